@@ -1,0 +1,74 @@
+"""Groundwork's web application. ``create_app`` is the only place an app is built."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+
+from server.config import Config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, overridden by ``config`` (tests pass their own)."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.json.sort_keys = False  # keep the field order the schemas declare
+    settings = Config()
+    settings.validate()
+    app.config.from_mapping(settings.as_mapping())
+    if config:
+        app.config.from_mapping(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        # The embedded default: a SQLite file in the instance folder, so `make run` needs no setup.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "groundwork.sqlite")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    from server import models  # noqa: F401  (registers every table on the metadata)
+    from server.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"), render_as_batch=True)
+    _configure_sqlite(app, db)
+
+    from server.api import register_api
+    from server.auth import assert_every_route_declares_access
+    from server.cli import register_commands
+    from server.errors import register_error_handlers
+    from server.web import register_web
+
+    register_error_handlers(app)
+    register_api(app)
+    register_web(app)
+    register_commands(app)
+    assert_every_route_declares_access(app)
+    return app
+
+
+def _configure_sqlite(app: Flask, db) -> None:
+    """Foreign keys are off by default in SQLite; WAL lets readers work while a sync writes."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

@@ -1,0 +1,59 @@
+"""Device bearer tokens: random, shown once, stored only as a SHA-256 hash, expiring and revocable."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from server.errors import AccountDisabled, DeviceRevoked, NotAuthenticated, TokenExpired
+from server.extensions import db
+from server.models import Device
+from server.orm import utcnow
+
+TOKEN_PREFIX = "gw1_"
+# Recording last-seen on every request would turn reads into writes; once a minute is enough.
+LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh token and its hash. The plain token leaves the server once, in the login response."""
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return plain, hash_token(plain)
+
+
+def hash_token(plain: str) -> str:
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send the device token as 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def device_for_request() -> Device:
+    """The live device behind this request's token, or the precise reason there is none."""
+    token = bearer_token()
+    device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    if device is None:
+        raise NotAuthenticated("This token is not recognised. Log in again.")
+    if device.revoked_at is not None:
+        raise DeviceRevoked(details={"revoked_at": device.revoked_at.isoformat(), "reason": device.revoked_reason})
+    now = utcnow()
+    if device.token_expires_at <= now:
+        raise TokenExpired(details={"expired_at": device.token_expires_at.isoformat()})
+    if not device.user.active:
+        raise AccountDisabled()
+    if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
+        db.session.commit()
+    return device
+
+
+def token_ttl() -> timedelta:
+    return current_app.config["TOKEN_TTL"]

@@ -1,0 +1,23 @@
+"""Command-line entry points, registered on the app as ``flask <group> <command>``."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from server.cli.demo import demo_command
+    from server.cli.register import register_cli
+    from server.cli.users import users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(register_cli)
+    app.cli.add_command(demo_command)
+
+
+def main() -> None:
+    """``groundwork`` console script: the flask CLI bound to this app, without needing FLASK_APP."""
+    from flask.cli import FlaskGroup
+
+    from server import create_app
+
+    FlaskGroup(create_app=lambda: create_app())(prog_name="groundwork")

@@ -1,0 +1,102 @@
+"""Configuration read once from the environment, so every deployment is described by its env vars."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; raised at start-up, never later."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Turn the `postgres://` URLs that hosting platforms hand out into what SQLAlchemy expects."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; name it so SQLAlchemy does not look for psycopg2.
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Every setting Groundwork reads. Instantiate to read the environment as it is now."""
+
+    # Settings that a production deployment must provide explicitly.
+    REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT")
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.ENV = env.get("GROUNDWORK_ENV", "development")
+        self.SECRET_KEY = env.get("SECRET_KEY")
+        self.DATABASE_URL = env.get("DATABASE_URL")
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.DATABASE_URL) if self.DATABASE_URL else None
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+        # Access tokens: one per device, hashed at rest.
+        self.TOKEN_TTL = timedelta(days=_int("TOKEN_TTL_DAYS", 30))
+        # Login throttling: at most N failures per window for one email, and for one client address.
+        self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_FAILURE_WINDOW = timedelta(seconds=_int("LOGIN_FAILURE_WINDOW_SECONDS", 900))
+
+        # Web push (VAPID). Optional outside production: push is then disabled.
+        self.VAPID_PRIVATE_KEY = env.get("VAPID_PRIVATE_KEY")
+        self.VAPID_PUBLIC_KEY = env.get("VAPID_PUBLIC_KEY")
+        self.VAPID_SUBJECT = env.get("VAPID_SUBJECT")
+
+        # API paging.
+        self.API_DEFAULT_PAGE_SIZE = _int("API_DEFAULT_PAGE_SIZE", 50)
+        self.API_MAX_PAGE_SIZE = _int("API_MAX_PAGE_SIZE", 500)
+        self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_BYTES", 5 * 1024 * 1024)
+
+        # Trust X-Forwarded-For from this many proxies (0 when the app faces clients directly).
+        self.PROXY_COUNT = _int("PROXY_COUNT", 0)
+
+        self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+        # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
+        self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.MIN_PASSWORD_LENGTH = _int("MIN_PASSWORD_LENGTH", 10)
+
+        # flask-smorest / OpenAPI.
+        self.API_TITLE = "Groundwork"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = None  # we serve the document ourselves at /api/v1/openapi.json
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV == "production"
+
+    def as_mapping(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+    def validate(self) -> None:
+        """Fail fast with every missing production setting named at once."""
+        if not self.is_production:
+            return
+        missing = [name for name in self.REQUIRED_IN_PRODUCTION if not getattr(self, name)]
+        if missing:
+            raise ConfigError(
+                "Groundwork is running with GROUNDWORK_ENV=production but these settings are missing: "
+                + ", ".join(missing)
+                + ". Set them in the environment (see the configuration reference in README.md)."
+            )
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters in production.")

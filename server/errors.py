@@ -1,0 +1,182 @@
+"""One error model: domain errors with stable codes, rendered as one JSON shape by handlers registered once.
+
+Every error response is ``{"error": {"code": ..., "message": ..., "details": ...}}``. Services raise the
+subclasses below and never build HTTP responses; views never catch them.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorCode(str, enum.Enum):
+    """Stable, documented error codes. Clients switch on these, never on messages."""
+
+    BAD_REQUEST = "bad_request"
+    VALIDATION_FAILED = "validation_failed"
+    NOT_AUTHENTICATED = "not_authenticated"
+    TOKEN_EXPIRED = "token_expired"
+    DEVICE_REVOKED = "device_revoked"
+    ACCOUNT_DISABLED = "account_disabled"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    INTERNAL_ERROR = "internal_error"
+
+
+class GroundworkError(Exception):
+    """Base for every error a client may see. Subclasses fix the status and code."""
+
+    status = 400
+    code = ErrorCode.BAD_REQUEST
+    default_message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, details: Any = None, *, headers: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code.value, "message": self.message, "details": self.details}}
+
+
+class BadRequest(GroundworkError):
+    status, code, default_message = 400, ErrorCode.BAD_REQUEST, "The request is malformed."
+
+
+class ValidationFailed(GroundworkError):
+    """Input that parsed but broke a rule. ``details`` maps field names to lists of messages."""
+
+    status, code, default_message = 422, ErrorCode.VALIDATION_FAILED, "Some fields are invalid."
+
+
+class NotAuthenticated(GroundworkError):
+    status, code, default_message = 401, ErrorCode.NOT_AUTHENTICATED, "Log in to continue."
+
+    def __init__(self, message=None, details=None, **kw):
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="groundwork"'})
+        super().__init__(message, details, **kw)
+
+
+class TokenExpired(NotAuthenticated):
+    code, default_message = ErrorCode.TOKEN_EXPIRED, "This device's session has expired. Log in again."
+
+
+class DeviceRevoked(NotAuthenticated):
+    code, default_message = ErrorCode.DEVICE_REVOKED, "This device has been signed out. Log in again."
+
+
+class AccountDisabled(NotAuthenticated):
+    code, default_message = ErrorCode.ACCOUNT_DISABLED, "This account is disabled. Ask your CLP admin."
+
+
+class Forbidden(GroundworkError):
+    status, code, default_message = 403, ErrorCode.FORBIDDEN, "You do not have access to this."
+
+
+class NotFound(GroundworkError):
+    status, code, default_message = 404, ErrorCode.NOT_FOUND, "Not found."
+
+
+class Conflict(GroundworkError):
+    status, code, default_message = 409, ErrorCode.CONFLICT, "This conflicts with the current state."
+
+
+class PayloadTooLarge(GroundworkError):
+    status, code, default_message = 413, ErrorCode.PAYLOAD_TOO_LARGE, "The request is too large."
+
+
+class RateLimited(GroundworkError):
+    status, code, default_message = 429, ErrorCode.RATE_LIMITED, "Too many attempts. Wait and try again."
+
+    def __init__(self, retry_after: int, message=None):
+        super().__init__(message, {"retry_after_seconds": retry_after}, headers={"Retry-After": str(retry_after)})
+
+
+class UnsupportedVersion(GroundworkError):
+    status, code, default_message = 400, ErrorCode.UNSUPPORTED_VERSION, "This version of the app is no longer supported."
+
+
+_HTTP_CODES = {
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION_FAILED,
+    429: ErrorCode.RATE_LIMITED,
+}
+
+
+def _respond(status: int, code: str, message: str, details: Any = None, headers: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _flatten_webargs_messages(messages: dict) -> dict:
+    """webargs nests messages by location ({"json": {...}}); clients want the field names."""
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            for field, errs in fields.items():
+                flat[field] = errs
+        else:
+            flat[location] = fields
+    return flat
+
+
+def handle_groundwork_error(exc: GroundworkError):
+    return _respond(exc.status, exc.code.value, exc.message, exc.details, exc.headers)
+
+
+def handle_http_exception(exc: HTTPException):
+    """Render werkzeug and webargs errors (bad JSON, 404, 405, 413, argument validation) in our shape."""
+    status = exc.code or 500
+    code = _HTTP_CODES.get(status, ErrorCode.BAD_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR)
+    data = getattr(exc, "data", None) or {}
+    details = None
+    message = exc.description or exc.name
+    if "messages" in data:
+        details = _flatten_webargs_messages(data["messages"])
+        if status == 422:
+            message = ValidationFailed.default_message
+        elif status == 400:
+            message = "The request body is not valid JSON." if "json" in data["messages"] else message
+    if status == 413:
+        message = PayloadTooLarge.default_message
+    headers = {}
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        headers["Allow"] = exc.get_response().headers["Allow"]
+    return _respond(status, code.value, message, details, headers)
+
+
+def handle_unexpected(exc: Exception):
+    """Never show internals. Log with the request line so the operator can find it."""
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return _respond(500, ErrorCode.INTERNAL_ERROR.value, "Something went wrong on our side. Try again shortly.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(GroundworkError, handle_groundwork_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

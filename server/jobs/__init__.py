@@ -1,0 +1,1 @@
+"""Scheduled jobs. They run in one scheduler process (Procfile `scheduler`), never inside web workers."""

@@ -1,0 +1,19 @@
+"""Every model, importable from one place (Alembic and the services read them from here)."""
+from server.models.assignment import Assignment, AssignmentItem, AssignmentKind, AssignmentUser
+from server.models.audit import AuditEvent
+from server.models.campaign import (
+    Campaign,
+    CampaignCode,
+    CampaignKind,
+    CodeSet,
+    OutcomeMeaning,
+    QuestionKind,
+    SurveyQuestion,
+)
+from server.models.contact import Channel, ContactRecord, ImportBatch, RecordKind, RecordSource
+from server.models.geography import Constituency, PollingDistrict, Property, Region, Ward
+from server.models.people import CLP_ROLES, Device, LoginAttempt, Member, MemberStatus, Role, User
+from server.models.register import FRANCHISE_MARKERS, Elector, ElectorStatus, RegisterEdition
+from server.models.suppression import Suppression, SuppressionChannel, SuppressionKind
+
+__all__ = [name for name in dir() if not name.startswith("_")]

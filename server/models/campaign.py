@@ -1,0 +1,113 @@
+"""Campaigns and their code sets: outcomes, voting intentions, strengths and survey questions, held as data.
+
+Each outcome code carries a ``meaning`` from a fixed vocabulary, so the reconciliation engine can tell
+"moved" from "not home" without knowing a campaign's own labels.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.orm import utcnow
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class CampaignKind(str, enum.Enum):
+    GENERAL_ELECTION = "general_election"
+    BY_ELECTION = "by_election"
+    LOCAL_ELECTION = "local_election"
+    DEVOLVED_ELECTION = "devolved_election"
+    MAYORAL_ELECTION = "mayoral_election"
+    LOCAL_DRIVE = "local_drive"
+
+
+class CodeSet(str, enum.Enum):
+    OUTCOME = "outcome"
+    INTENTION = "intention"
+    STRENGTH = "strength"
+
+
+class OutcomeMeaning(str, enum.Enum):
+    """What an outcome means to the engine, whatever the campaign calls it."""
+
+    SPOKE = "spoke"
+    NOT_HOME = "not_home"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    REFUSED = "refused"
+    MOVED = "moved"
+    DECEASED = "deceased"
+    WRONG_NUMBER = "wrong_number"
+    CALL_BACK = "call_back"
+    DO_NOT_CONTACT = "do_not_contact"
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[CampaignKind] = mapped_column(_enum(CampaignKind))
+    starts_on: Mapped[date] = mapped_column()
+    ends_on: Mapped[date] = mapped_column()
+    # Null: a national campaign every CLP works on. Otherwise the one CLP running a local drive.
+    constituency_id: Mapped[int | None] = mapped_column(ForeignKey("constituency.id"), index=True)
+    call_script: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    codes: Mapped[list["CampaignCode"]] = relationship(
+        back_populates="campaign", order_by="(CampaignCode.code_set, CampaignCode.position)", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list["SurveyQuestion"]] = relationship(
+        back_populates="campaign", order_by="SurveyQuestion.position", cascade="all, delete-orphan"
+    )
+
+
+class CampaignCode(db.Model):
+    __tablename__ = "campaign_code"
+    __table_args__ = (UniqueConstraint("campaign_id", "code_set", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    code_set: Mapped[CodeSet] = mapped_column(_enum(CodeSet))
+    code: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+    # Outcomes only: the engine's meaning, and the channels the outcome applies to ("door", "phone").
+    meaning: Mapped[OutcomeMeaning | None] = mapped_column(_enum(OutcomeMeaning))
+    channels: Mapped[list] = mapped_column(default=list)
+    # Intentions only: a party colour for the UI, e.g. "#E4003B".
+    colour: Mapped[str | None] = mapped_column(String(16))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="codes")
+
+
+class QuestionKind(str, enum.Enum):
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    YES_NO = "yes_no"
+    SCALE = "scale"
+    TEXT = "text"
+
+
+class SurveyQuestion(db.Model):
+    __tablename__ = "survey_question"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    key: Mapped[str] = mapped_column(String(48))
+    text: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind))
+    # For choice questions: [{"code": "yes", "label": "Yes"}, ...]; for scales: {"min": 1, "max": 10}.
+    options: Mapped[list | None] = mapped_column()
+    position: Mapped[int] = mapped_column(default=0)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="questions")

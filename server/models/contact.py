@@ -1,0 +1,87 @@
+"""Contact records: the append-only log of every door knocked and call made.
+
+A record is never updated or deleted by the application. A correction or retraction is a new record
+that names the one it supersedes; an elector's current state is derived from the whole log.
+"""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.orm import utcnow
+
+
+def _enum(cls):
+    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+
+
+class Channel(str, enum.Enum):
+    DOOR = "door"
+    PHONE = "phone"
+    OTHER = "other"
+
+
+class RecordKind(str, enum.Enum):
+    RECORD = "record"
+    CORRECTION = "correction"
+    RETRACTION = "retraction"
+
+
+class RecordSource(str, enum.Enum):
+    PWA = "pwa"
+    IMPORT = "import"
+    API = "api"
+
+
+class ImportBatch(db.Model):
+    """One merge of outside data (a spreadsheet, an exported outbox) into the dataset; undoable as a unit."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # "spreadsheet", "outbox"
+    filename: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="previewed")  # previewed, applied, undone
+    summary: Mapped[dict] = mapped_column(default=dict)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactRecord(db.Model):
+    __tablename__ = "contact_record"
+    __table_args__ = (
+        Index("ix_contact_record_elector_occurred", "elector_id", "occurred_at"),
+        Index("ix_contact_record_clp_received", "constituency_id", "received_at"),
+        Index("ix_contact_record_user_occurred", "user_id", "occurred_at"),
+    )
+
+    # Made by the client, so a retried upload is recognised as the same record.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"))
+    # Null when an imported row could not be matched to an elector (it waits in review).
+    elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
+    kind: Mapped[RecordKind] = mapped_column(_enum(RecordKind), default=RecordKind.RECORD)
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # no FK: a correction may arrive first
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    intention: Mapped[str | None] = mapped_column(String(32))
+    strength: Mapped[str | None] = mapped_column(String(32))
+    survey_answers: Mapped[dict] = mapped_column(default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # The device's claim of when it happened, and the server's own time of arrival.
+    occurred_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"), index=True)
+    source: Mapped[RecordSource] = mapped_column(_enum(RecordSource))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    # Hash of the client-supplied content, to tell a harmless resend from a reused id.
+    content_hash: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,125 @@
+"""People with access (users and their devices) and the party's members."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.orm import utcnow
+
+
+class Role(str, enum.Enum):
+    CANVASSER = "canvasser"
+    PHONE_BANKER = "phone_banker"
+    CLP_ADMIN = "clp_admin"
+    MEMBERSHIP_SECRETARY = "membership_secretary"
+    REGIONAL_STAFF = "regional_staff"
+    NATIONAL_ADMIN = "national_admin"
+
+
+CLP_ROLES = (Role.CANVASSER, Role.PHONE_BANKER, Role.CLP_ADMIN, Role.MEMBERSHIP_SECRETARY)
+
+_role_enum = Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class User(db.Model):
+    """An account. Its role fixes the kind of scope: a CLP, a region, or the nation."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(
+            "(role IN ('canvasser', 'phone_banker', 'clp_admin', 'membership_secretary')"
+            " AND constituency_id IS NOT NULL AND region_id IS NULL)"
+            " OR (role = 'regional_staff' AND region_id IS NOT NULL AND constituency_id IS NULL)"
+            " OR (role = 'national_admin' AND region_id IS NULL AND constituency_id IS NULL)",
+            name="scope_matches_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_role_enum)
+    constituency_id: Mapped[int | None] = mapped_column(ForeignKey("constituency.id"), index=True)
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column()
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    devices: Mapped[list["Device"]] = relationship(
+        back_populates="user", order_by="Device.created_at", foreign_keys="Device.user_id"
+    )
+
+
+class Device(db.Model):
+    """One logged-in app instance. Its bearer token is stored only as a SHA-256 hash."""
+
+    __tablename__ = "device"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[datetime] = mapped_column()
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # "logout", "admin", "user_deactivated"
+    # Set when the device confirms it has wiped its local personal data after a revocation.
+    wiped_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship(back_populates="devices", foreign_keys=[user_id])
+
+
+class MemberStatus(str, enum.Enum):
+    ACTIVE = "active"
+    LAPSED = "lapsed"
+    RESIGNED = "resigned"
+
+
+class Member(db.Model):
+    __tablename__ = "member"
+    __table_args__ = (Index("ix_member_clp_joined", "constituency_id", "joined_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_number: Mapped[str] = mapped_column(String(16), unique=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"))
+    joined_on: Mapped[date] = mapped_column()
+    status: Mapped[MemberStatus] = mapped_column(
+        Enum(MemberStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=MemberStatus.ACTIVE,
+    )
+    first_name: Mapped[str] = mapped_column(String(120))
+    last_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address_lines: Mapped[list] = mapped_column(default=list)
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
+    # Consent as recorded at joining or since (PECR: email/text marketing needs it).
+    consent_email: Mapped[bool] = mapped_column(default=False)
+    consent_phone: Mapped[bool] = mapped_column(default=False)
+    consent_post: Mapped[bool] = mapped_column(default=False)
+    consent_updated_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginAttempt(db.Model):
+    """Failed and successful logins, kept briefly, to throttle guessing across every worker process."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_email_at", "email", "at"), Index("ix_login_attempt_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(45))
+    succeeded: Mapped[bool] = mapped_column()

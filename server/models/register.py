@@ -1,0 +1,98 @@
+"""The electoral register: electors, and the editions they were seen in.
+
+Electors are never deleted by an import: one who leaves the register is marked removed, so the
+contact history that refers to them stays intact and every reference stays valid.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.extensions import db
+from server.orm import utcnow
+
+# Franchise markers as printed on UK registers.
+FRANCHISE_MARKERS = {
+    "N": "attainer (comes of age on the date given)",
+    "F": "overseas elector: parliamentary elections only",
+    "M": "restricted franchise: local elections only (Scotland/Wales)",
+    "L": "restricted franchise: local elections only",
+    "G": "restricted franchise: local and devolved (Scotland/Wales)",
+    "K": "restricted franchise: parliamentary and local, not devolved",
+    "E": "EU citizen (franchise depends on nation)",
+}
+
+
+class ElectorStatus(str, enum.Enum):
+    CURRENT = "current"
+    REMOVED = "removed"
+
+
+class RegisterEdition(db.Model):
+    """One imported register file for one constituency: the record of what changed and who did it."""
+
+    __tablename__ = "register_edition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    mode: Mapped[str] = mapped_column(String(16))  # "full" or "update"
+    filename: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    added: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    removed: Mapped[int] = mapped_column(default=0)
+
+
+class Elector(db.Model):
+    __tablename__ = "elector"
+    __table_args__ = (
+        UniqueConstraint("constituency_id", "prefix", "number", "suffix"),
+        Index("ix_elector_pd_status", "polling_district_id", "status"),
+        Index("ix_elector_name", "constituency_id", "surname", "forenames"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
+    polling_district_id: Mapped[int] = mapped_column(ForeignKey("polling_district.id"))
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    number: Mapped[int] = mapped_column()
+    suffix: Mapped[int] = mapped_column(default=0)
+    surname: Mapped[str] = mapped_column(String(120))
+    forenames: Mapped[str] = mapped_column(String(200))
+    markers: Mapped[str] = mapped_column(String(16), default="")
+    attainer_date: Mapped[date | None] = mapped_column()
+    status: Mapped[ElectorStatus] = mapped_column(
+        Enum(ElectorStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=ElectorStatus.CURRENT,
+    )
+    # Gathered by canvassing, not from the register.
+    phone: Mapped[str | None] = mapped_column(String(32))
+    first_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
+    last_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
+    removed_at: Mapped[datetime | None] = mapped_column()
+    # Bumped on every change to a shared field; devices send the version they last saw.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # These come before the `property` relationship below, which shadows the builtin in this class body.
+    @property
+    def elector_number(self) -> str:
+        """The printed form: ``AB1-123`` or, for a monthly-update addition, ``AB1-123/1``."""
+        base = f"{self.prefix}-{self.number}"
+        return f"{base}/{self.suffix}" if self.suffix else base
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.forenames} {self.surname}".strip()
+
+    property: Mapped["Property"] = relationship(back_populates="electors")  # noqa: F821
+    polling_district: Mapped["PollingDistrict"] = relationship()  # noqa: F821

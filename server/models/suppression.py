@@ -1,0 +1,51 @@
+"""Objections to contact and erasure requests. Suppression always wins over any later sync."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.extensions import db
+from server.orm import utcnow
+
+
+class SuppressionKind(str, enum.Enum):
+    DO_NOT_CONTACT = "do_not_contact"  # an objection to campaigning contact (UK GDPR art. 21)
+    ERASURE = "erasure"  # a request to be forgotten (art. 17): personal data is removed, not just hidden
+
+
+class SuppressionChannel(str, enum.Enum):
+    ALL = "all"
+    DOOR = "door"
+    PHONE = "phone"
+    TEXT = "text"
+    POST = "post"
+
+
+class Suppression(db.Model):
+    __tablename__ = "suppression"
+    __table_args__ = (
+        CheckConstraint("(elector_id IS NOT NULL) OR (member_id IS NOT NULL)", name="has_subject"),
+        Index("ix_suppression_elector_active", "elector_id", "lifted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
+    elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    kind: Mapped[SuppressionKind] = mapped_column(
+        Enum(SuppressionKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    channel: Mapped[SuppressionChannel] = mapped_column(
+        Enum(SuppressionChannel, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e]),
+        default=SuppressionChannel.ALL,
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(24))  # "elector_request", "canvass", "admin"
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Only a do-not-contact can be lifted (the elector changed their mind); erasure is for good.
+    lifted_at: Mapped[datetime | None] = mapped_column()
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

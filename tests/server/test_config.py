@@ -1,0 +1,46 @@
+"""Configuration comes from the environment; production refuses to start without its required settings."""
+from __future__ import annotations
+
+import pytest
+
+from server import create_app
+from server.config import Config, ConfigError, normalise_database_url
+
+
+def test_hosting_platform_postgres_urls_are_normalised():
+    assert normalise_database_url("postgres://u:p@h:5432/db") == "postgresql+psycopg://u:p@h:5432/db"
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_without_required_settings_names_every_missing_one(monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_ENV", "production")
+    for name in Config.REQUIRED_IN_PRODUCTION:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as excinfo:
+        create_app()
+    for name in Config.REQUIRED_IN_PRODUCTION:
+        assert name in str(excinfo.value)
+
+
+def test_production_refuses_a_short_secret_key(monkeypatch):
+    monkeypatch.setenv("GROUNDWORK_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "short")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    for name in ("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT"):
+        monkeypatch.setenv(name, "x")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Config().validate()
+
+
+def test_a_malformed_number_is_a_clear_start_up_error(monkeypatch):
+    monkeypatch.setenv("TOKEN_TTL_DAYS", "thirty")
+    with pytest.raises(ConfigError, match="TOKEN_TTL_DAYS"):
+        Config()
+
+
+def test_without_database_url_the_app_uses_sqlite_in_its_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"SECRET_KEY": "x" * 32})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/groundwork.sqlite")
