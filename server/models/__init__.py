@@ -14,6 +14,15 @@ from server.models.contact import Channel, ContactRecord, ImportBatch, RecordKin
 from server.models.geography import Constituency, PollingDistrict, Property, Region, Ward
 from server.models.people import CLP_ROLES, Device, LoginAttempt, Member, MemberStatus, Role, User
 from server.models.register import FRANCHISE_MARKERS, Elector, ElectorStatus, RegisterEdition
+from server.models.sync import (
+    DeviceHolding,
+    DeviceStorage,
+    ElectorState,
+    ElectorUpdate,
+    ReconcileQueue,
+    ReviewItem,
+    SyncReceipt,
+)
 from server.models.suppression import Suppression, SuppressionChannel, SuppressionKind
 
 __all__ = [name for name in dir() if not name.startswith("_")]

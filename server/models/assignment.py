@@ -34,6 +34,8 @@ class Assignment(db.Model):
     ends_at: Mapped[datetime] = mapped_column()
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped on every change a device should see (name, dates, items).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     items: Mapped[list["AssignmentItem"]] = relationship(
         back_populates="assignment", order_by="AssignmentItem.position", cascade="all, delete-orphan"

@@ -61,6 +61,8 @@ class Campaign(db.Model):
     constituency_id: Mapped[int | None] = mapped_column(ForeignKey("constituency.id"), index=True)
     call_script: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped when the code sets, questions or script change, so devices fetch them again.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     codes: Mapped[list["CampaignCode"]] = relationship(
         back_populates="campaign", order_by="(CampaignCode.code_set, CampaignCode.position)", cascade="all, delete-orphan"

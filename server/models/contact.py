@@ -76,8 +76,11 @@ class ContactRecord(db.Model):
     strength: Mapped[str | None] = mapped_column(String(32))
     survey_answers: Mapped[dict] = mapped_column(default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
-    # The device's claim of when it happened, and the server's own time of arrival.
+    # When it happened, corrected for the device's clock error; the device's own claim, kept as data;
+    # and the server's time of arrival. Ordering decisions use occurred_at, never the raw claim.
     occurred_at: Mapped[datetime] = mapped_column()
+    device_occurred_at: Mapped[datetime | None] = mapped_column()
+    clock_flags: Mapped[list] = mapped_column(default=list)  # clock_skew, future, before_campaign
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"), index=True)

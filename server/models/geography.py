@@ -91,6 +91,8 @@ class Property(db.Model):
     sort_key: Mapped[str] = mapped_column(String(200))
     # Normalised address + postcode, to recognise the same property across register editions.
     address_key: Mapped[str] = mapped_column(String(400))
+    # Bumped on every change a device should see; pull compares it with what the device holds.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     polling_district: Mapped[PollingDistrict] = relationship()

@@ -1,0 +1,395 @@
+"""The sync engine's Store on SQLAlchemy: the same semantics as sync.memory, on SQLite and PostgreSQL.
+
+Claims use INSERT ... ON CONFLICT DO NOTHING, so a concurrent resend of the same batch waits for the
+first and then loses cleanly; reconciliation locks its electors in id order first.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, time, timezone
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from server.models import (
+    Assignment,
+    AssignmentItem,
+    AssignmentKind,
+    AssignmentUser,
+    Campaign,
+    CampaignCode,
+    CodeSet,
+    ContactRecord,
+    DeviceHolding,
+    DeviceStorage,
+    Elector,
+    ElectorState,
+    ElectorStatus,
+    ElectorUpdate,
+    Property,
+    ReconcileQueue,
+    RecordSource,
+    ReviewItem,
+    Suppression,
+    SuppressionChannel,
+    SuppressionKind,
+    SyncReceipt,
+)
+from server.orm import utcnow
+from sync.fold import ContactEvent, FlagEvent
+from sync.fold import ElectorState as FoldedState
+from sync.store import CampaignInfo, ElectorInfo, Entitlement, Receipt, StorageState, Store
+
+FLAGS = ("moved", "do_not_contact")
+
+
+class SqlStore(Store):
+    def __init__(self, session: Session, clock: Callable[[], datetime] = utcnow):
+        self.session = session
+        self.clock = clock
+        self.dialect = session.get_bind().dialect.name
+
+    def _insert(self, model):
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(model)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            yield
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    # -- devices ----------------------------------------------------------------------------------
+    def storage(self, device_id, storage_id):
+        row = self.session.get(DeviceStorage, (device_id, storage_id), populate_existing=True)
+        if row is None:
+            return None
+        return StorageState(row.device_id, row.storage_id, row.last_seq, row.acked_token, row.pending_token,
+                            row.clock_offset_seconds, row.last_push_at, row.last_pull_at)
+
+    def _upsert_storage(self, device_id, storage_id, values: dict) -> None:
+        stmt = self._insert(DeviceStorage).values(device_id=device_id, storage_id=storage_id, **values)
+        self.session.execute(stmt.on_conflict_do_update(index_elements=["device_id", "storage_id"], set_=values))
+
+    def save_storage(self, state: StorageState) -> None:
+        greatest = func.greatest if self.dialect == "postgresql" else func.max
+        stmt = self._insert(DeviceStorage).values(
+            device_id=state.device_id, storage_id=state.storage_id, last_seq=state.last_seq,
+            acked_token=state.acked_token, pending_token=state.pending_token,
+            clock_offset_seconds=state.clock_offset_seconds, last_push_at=state.last_push_at,
+            last_pull_at=state.last_pull_at, pending=[],
+        )
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["device_id", "storage_id"],
+            set_={"last_seq": greatest(DeviceStorage.last_seq, stmt.excluded.last_seq),
+                  "acked_token": stmt.excluded.acked_token, "pending_token": stmt.excluded.pending_token,
+                  "clock_offset_seconds": stmt.excluded.clock_offset_seconds,
+                  "last_push_at": stmt.excluded.last_push_at, "last_pull_at": stmt.excluded.last_pull_at},
+        ))
+
+    # -- push -------------------------------------------------------------------------------------
+    def receipts(self, mutation_ids):
+        if not mutation_ids:
+            return {}
+        rows = self.session.scalars(select(SyncReceipt).where(SyncReceipt.mutation_id.in_(mutation_ids)))
+        return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details)
+                for r in rows}
+
+    def claim(self, receipts):
+        if not receipts:
+            return set()
+        now = self.now()
+        values = [{"mutation_id": r.mutation_id, "device_id": r.device_id, "seq": r.seq, "status": r.status,
+                   "content_hash": r.content_hash, "details": r.details, "created_at": now}
+                  for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
+        stmt = self._insert(SyncReceipt).values(values).on_conflict_do_nothing(index_elements=["mutation_id"])
+        return set(self.session.scalars(stmt.returning(SyncReceipt.mutation_id)))
+
+    def campaigns(self, ids):
+        if not ids:
+            return {}
+        campaigns = self.session.scalars(
+            select(Campaign).where(Campaign.id.in_(ids)).options(selectinload(Campaign.codes),
+                                                                  selectinload(Campaign.questions)))
+        out = {}
+        for c in campaigns:
+            codes = {s: [code for code in c.codes if code.code_set == s] for s in CodeSet}
+            out[c.id] = CampaignInfo(
+                id=c.id, constituency_id=c.constituency_id,
+                starts_at=datetime.combine(c.starts_on, time.min, timezone.utc),
+                ends_at=datetime.combine(c.ends_on, time.max, timezone.utc),
+                outcomes={code.code: (code.meaning.value if code.meaning else None, tuple(code.channels or ()))
+                          for code in codes[CodeSet.OUTCOME]},
+                intentions=frozenset(code.code for code in codes[CodeSet.INTENTION]),
+                strengths=frozenset(code.code for code in codes[CodeSet.STRENGTH]),
+                questions={q.key: {"kind": q.kind.value, "options": q.options} for q in c.questions},
+            )
+        return out
+
+    def electors(self, ids):
+        if not ids:
+            return {}
+        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone)
+                                    .where(Elector.id.in_(ids)))
+        return {r.id: ElectorInfo(r.id, r.constituency_id, r.version, r.phone) for r in rows}
+
+    def property_constituencies(self, ids):
+        if not ids:
+            return {}
+        return dict(self.session.execute(select(Property.id, Property.constituency_id).where(Property.id.in_(ids))).all())
+
+    def suppressions(self, elector_ids):
+        if not elector_ids:
+            return {}
+        found: dict[int, list] = {}
+        for elector_id, kind, channel in self.session.execute(
+                select(Suppression.elector_id, Suppression.kind, Suppression.channel)
+                .where(Suppression.elector_id.in_(elector_ids), Suppression.lifted_at.is_(None))):
+            found.setdefault(elector_id, []).append((kind.value, channel.value))
+        return found
+
+    def contact_electors(self, ids):
+        if not ids:
+            return {}
+        return dict(self.session.execute(select(ContactRecord.id, ContactRecord.elector_id)
+                                         .where(ContactRecord.id.in_(ids))).all())
+
+    def insert_contacts(self, rows):
+        values = [{
+            "id": r.id, "kind": r.kind, "campaign_id": r.campaign_id, "constituency_id": r.constituency_id,
+            "elector_id": r.elector_id, "channel": r.channel, "outcome": r.outcome, "intention": r.intention,
+            "strength": r.strength, "survey_answers": r.survey_answers, "notes": r.notes,
+            "supersedes_id": r.supersedes_id, "occurred_at": r.occurred_at,
+            "device_occurred_at": r.device_occurred_at, "clock_flags": list(r.clock_flags),
+            "received_at": r.received_at, "user_id": r.user_id, "device_id": r.device_id,
+            "source": RecordSource.PWA.value, "content_hash": r.content_hash,
+        } for r in rows]
+        # The receipt claim already made these ids unique; DO NOTHING only guards against another path.
+        self.session.execute(self._insert(ContactRecord).on_conflict_do_nothing(index_elements=["id"]), values)
+
+    def field_changes_since(self, elector_id, field, version):
+        rows = self.session.execute(
+            select(ElectorUpdate.value, ElectorUpdate.applied_version, ElectorUpdate.user_id)
+            .where(ElectorUpdate.elector_id == elector_id, ElectorUpdate.field == field,
+                   ElectorUpdate.applied_version > version)
+            .order_by(ElectorUpdate.applied_version))
+        return [tuple(r) for r in rows]
+
+    def apply_change(self, change):
+        if change.field == "phone":
+            version = self.session.scalar(
+                update(Elector).where(Elector.id == change.elector_id)
+                .values(phone=change.value, version=Elector.version + 1, updated_at=self.now())
+                .returning(Elector.version))
+        else:
+            version = self.session.scalar(select(Elector.version).where(Elector.id == change.elector_id))
+        self.session.add(ElectorUpdate(
+            id=change.id, elector_id=change.elector_id, field=change.field, value=change.value,
+            base_version=change.base_version, applied_version=version, occurred_at=change.occurred_at,
+            received_at=change.received_at, user_id=change.user_id, device_id=change.device_id))
+        self.session.flush()
+        return version
+
+    def suppress(self, elector_id, constituency_id, reason, user_id):
+        self.session.add(Suppression(
+            constituency_id=constituency_id, elector_id=elector_id, kind=SuppressionKind.DO_NOT_CONTACT,
+            channel=SuppressionChannel.ALL, reason=reason, source="canvass", created_by_id=user_id))
+        self.session.flush()
+
+    def add_review_items(self, items):
+        self.session.add_all([ReviewItem(constituency_id=i.constituency_id, kind=i.kind, elector_id=i.elector_id,
+                                         data=i.data, created_at=self.now()) for i in items])
+        self.session.flush()
+
+    # -- reconciliation ---------------------------------------------------------------------------
+    def lock_electors(self, elector_ids):
+        if self.dialect == "postgresql" and elector_ids:
+            self.session.execute(select(Elector.id).where(Elector.id.in_(sorted(elector_ids)))
+                                 .order_by(Elector.id).with_for_update())
+
+    def events(self, elector_ids):
+        out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}
+        if not elector_ids:
+            return out
+        meaning = (select(CampaignCode.meaning).where(
+            CampaignCode.campaign_id == ContactRecord.campaign_id, CampaignCode.code_set == CodeSet.OUTCOME,
+            CampaignCode.code == ContactRecord.outcome).correlate(ContactRecord).scalar_subquery())
+        rows = self.session.execute(select(
+            ContactRecord.id, ContactRecord.elector_id, ContactRecord.kind, ContactRecord.occurred_at,
+            ContactRecord.channel, meaning.label("meaning"), ContactRecord.intention, ContactRecord.strength,
+            ContactRecord.supersedes_id, ContactRecord.user_id,
+        ).where(ContactRecord.elector_id.in_(elector_ids)))
+        for r in rows:
+            out[r.elector_id][0].append(ContactEvent(
+                r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
+                r.intention, r.strength, r.supersedes_id, r.user_id))
+        for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
+                                             ElectorUpdate.occurred_at)
+                                      .where(ElectorUpdate.elector_id.in_(elector_ids),
+                                             ElectorUpdate.field.in_(FLAGS))):
+            out[r.elector_id][1].append(FlagEvent(r.id, r.field, r.occurred_at))
+        return out
+
+    def save_states(self, states):
+        if not states:
+            return
+        now = self.now()
+        values = [{"elector_id": eid, "intention": s.intention, "strength": s.strength,
+                   "intention_at": s.intention_at, "last_contact_at": s.last_contact_at,
+                   "last_spoke_at": s.last_spoke_at, "contacts": s.contacts, "do_not_contact": s.do_not_contact,
+                   "presence": s.presence, "updated_at": now} for eid, s in sorted(states.items())]
+        stmt = self._insert(ElectorState).values(values)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["elector_id"],
+            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}))
+        self.session.execute(delete(ReconcileQueue).where(ReconcileQueue.elector_id.in_(list(states))))
+
+    def enqueue_reconcile(self, elector_ids):
+        now = self.now()
+        self.session.execute(self._insert(ReconcileQueue).on_conflict_do_nothing(index_elements=["elector_id"]),
+                             [{"elector_id": e, "queued_at": now} for e in sorted(elector_ids)])
+
+    def state(self, elector_id: int) -> FoldedState | None:
+        """The stored derived state of one elector, in the engine's terms."""
+        row = self.session.get(ElectorState, elector_id, populate_existing=True)
+        if row is None:
+            return None
+        return FoldedState(row.intention, row.strength, row.intention_at, row.last_contact_at, row.last_spoke_at,
+                           dict(row.contacts), row.do_not_contact, row.presence)
+
+    # -- pull -------------------------------------------------------------------------------------
+    def _active_assignments(self, user_id, now):
+        return (select(Assignment.id).join(AssignmentUser, AssignmentUser.assignment_id == Assignment.id)
+                .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= now, Assignment.ends_at > now))
+
+    def _call_electors(self, user_id, now):
+        return (select(AssignmentItem.elector_id).join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+                .where(AssignmentItem.assignment_id.in_(self._active_assignments(user_id, now)),
+                       Assignment.kind == AssignmentKind.CALL, AssignmentItem.elector_id.is_not(None)))
+
+    def entitlement(self, user_id, now):
+        ent = Entitlement()
+        active = self._active_assignments(user_id, now)
+        for a_id, a_version, c_id, c_version in self.session.execute(
+                select(Assignment.id, Assignment.version, Campaign.id, Campaign.version)
+                .join(Campaign, Campaign.id == Assignment.campaign_id).where(Assignment.id.in_(active))):
+            ent.versions[("assignment", a_id)] = a_version
+            ent.versions[("campaign", c_id)] = c_version
+        walked = select(AssignmentItem.property_id).where(AssignmentItem.assignment_id.in_(active),
+                                                          AssignmentItem.property_id.is_not(None))
+        listed = select(AssignmentItem.elector_id).where(AssignmentItem.assignment_id.in_(active),
+                                                         AssignmentItem.elector_id.is_not(None))
+        called = set(self.session.scalars(self._call_electors(user_id, now)))
+        electors = self.session.execute(
+            select(Elector.id, Elector.version, Elector.status, Elector.property_id)
+            .where(or_(Elector.property_id.in_(walked), Elector.id.in_(listed)))).all()
+        suppressed = dict(self.session.execute(
+            select(Suppression.elector_id, Suppression.kind)
+            .where(Suppression.lifted_at.is_(None),
+                   Suppression.elector_id.in_(select(Elector.id).where(
+                       or_(Elector.property_id.in_(walked), Elector.id.in_(listed))))))
+            .all())
+        property_ids = set(self.session.scalars(walked))
+        for e in electors:
+            if e.id in suppressed:
+                ent.suppressed[e.id] = suppressed[e.id].value
+            elif e.status == ElectorStatus.CURRENT:
+                ent.versions[("elector", e.id)] = e.version * 2 + (1 if e.id in called else 0)
+                if e.id in called:
+                    property_ids.add(e.property_id)
+        for p_id, p_version in self.session.execute(select(Property.id, Property.version)
+                                                    .where(Property.id.in_(property_ids))):
+            ent.versions[("property", p_id)] = p_version
+        return ent
+
+    def holdings(self, device_id, storage_id):
+        rows = self.session.execute(select(DeviceHolding.entity, DeviceHolding.entity_id, DeviceHolding.version)
+                                    .where(DeviceHolding.device_id == device_id,
+                                           DeviceHolding.storage_id == storage_id))
+        return {(r.entity, r.entity_id): r.version for r in rows}
+
+    def forget_holdings(self, device_id, storage_id):
+        self.session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id,
+                                                         DeviceHolding.storage_id == storage_id))
+        self.session.execute(update(DeviceStorage).where(DeviceStorage.device_id == device_id,
+                                                         DeviceStorage.storage_id == storage_id).values(pending=[]))
+
+    def confirm_pending(self, device_id, storage_id, confirmed):
+        pending = self.session.scalar(select(DeviceStorage.pending).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)) or []
+        if confirmed and pending:
+            held = [e for e in pending if e[2] is not None]
+            gone = [e for e in pending if e[2] is None]
+            if held:
+                stmt = self._insert(DeviceHolding).values([
+                    {"device_id": device_id, "storage_id": storage_id, "entity": e, "entity_id": i, "version": v}
+                    for e, i, v in held])
+                self.session.execute(stmt.on_conflict_do_update(
+                    index_elements=["device_id", "storage_id", "entity", "entity_id"],
+                    set_={"version": stmt.excluded.version}))
+            for entity in {e for e, _, _ in gone}:
+                self.session.execute(delete(DeviceHolding).where(
+                    DeviceHolding.device_id == device_id, DeviceHolding.storage_id == storage_id,
+                    DeviceHolding.entity == entity,
+                    DeviceHolding.entity_id.in_([i for e, i, _ in gone if e == entity])))
+        if pending:
+            self.session.execute(update(DeviceStorage).where(
+                DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id).values(pending=[]))
+
+    def stage(self, device_id, storage_id, entries):
+        self._upsert_storage(device_id, storage_id, {"pending": [list(e) for e in entries]})
+
+    def materialise(self, entity, ids, user_id):
+        if entity == "campaign":
+            rows = self.session.scalars(select(Campaign).where(Campaign.id.in_(ids)).options(
+                selectinload(Campaign.codes), selectinload(Campaign.questions)))
+            return {c.id: campaign_for_device(c) for c in rows}
+        if entity == "assignment":
+            rows = self.session.scalars(select(Assignment).where(Assignment.id.in_(ids))
+                                        .options(selectinload(Assignment.items)))
+            return {a.id: {
+                "id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
+                "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
+                "items": [{k: v for k, v in (("property_id", i.property_id), ("elector_id", i.elector_id),
+                                             ("position", i.position)) if v is not None} for i in a.items],
+            } for a in rows}
+        if entity == "property":
+            rows = self.session.scalars(select(Property).where(Property.id.in_(ids)))
+            return {p.id: {"id": p.id, "address_lines": p.address_lines, "postcode": p.postcode, "street": p.street,
+                           "house_number": p.house_number, "building": p.building, "flat": p.flat,
+                           "sort_key": p.sort_key, "polling_district_id": p.polling_district_id} for p in rows}
+        if entity == "elector":
+            called = set(self.session.scalars(self._call_electors(user_id, self.now())
+                                              .where(AssignmentItem.elector_id.in_(ids))))
+            rows = self.session.scalars(select(Elector).where(Elector.id.in_(ids)))
+            out = {}
+            for e in rows:
+                body = {"id": e.id, "property_id": e.property_id, "elector_number": e.elector_number,
+                        "surname": e.surname, "forenames": e.forenames}
+                if e.id in called:  # phone numbers only where the volunteer is to call
+                    body["phone"] = e.phone
+                out[e.id] = body
+            return out
+        raise ValueError(f"unknown entity {entity!r}")
+
+
+def campaign_for_device(c: Campaign) -> dict:
+    """A campaign's code sets, questions and script: what the app needs to record contacts offline."""
+    def codes(code_set):
+        return [{"code": x.code, "label": x.label, "meaning": x.meaning.value if x.meaning else None,
+                 "channels": x.channels or [], "colour": x.colour} for x in c.codes if x.code_set == code_set]
+
+    return {"id": c.id, "name": c.name, "kind": c.kind.value, "starts_on": c.starts_on.isoformat(),
+            "ends_on": c.ends_on.isoformat(), "call_script": c.call_script,
+            "outcomes": codes(CodeSet.OUTCOME), "intentions": codes(CodeSet.INTENTION),
+            "strengths": codes(CodeSet.STRENGTH),
+            "questions": [{"key": q.key, "text": q.text, "kind": q.kind.value, "options": q.options}
+                          for q in c.questions]}

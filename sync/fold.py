@@ -1,0 +1,130 @@
+"""An elector's derived state is a deterministic fold over its events.
+
+The same set of events gives the same state whatever order they arrived in and however often each
+arrived: events are first grouped into chains (a record with its corrections and retractions), each
+chain is reduced to one effective contact by a fixed precedence, and the effective contacts are
+folded in (time, id) order. Nothing here depends on arrival order or on received_at.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+# Within one chain: a retraction beats a correction, which beats the original record.
+KIND_RANK = {"record": 0, "correction": 1, "retraction": 2}
+# Outcome meanings that say where the elector is.
+PRESENCE = {"spoke": "present", "moved": "moved", "deceased": "deceased"}
+
+
+@dataclass(frozen=True)
+class ContactEvent:
+    """One stored contact record, as the fold sees it."""
+
+    id: uuid.UUID
+    kind: str  # record, correction, retraction
+    occurred_at: datetime  # corrected by the server
+    channel: str = "door"
+    meaning: str | None = None  # the outcome's meaning (spoke, not_home, moved, ...)
+    intention: str | None = None
+    strength: str | None = None
+    supersedes: uuid.UUID | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FlagEvent:
+    """A flag raised on an elector from a device: moved, or do not contact."""
+
+    id: uuid.UUID
+    flag: str
+    occurred_at: datetime
+
+
+@dataclass
+class ElectorState:
+    intention: str | None = None
+    strength: str | None = None
+    intention_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    last_spoke_at: datetime | None = None
+    contacts: dict[str, int] = field(default_factory=dict)  # by channel
+    do_not_contact: bool = False
+    presence: str = "unknown"  # unknown, present, moved, deceased
+
+    @property
+    def moved(self) -> bool:
+        return self.presence == "moved"
+
+    @property
+    def deceased(self) -> bool:
+        return self.presence == "deceased"
+
+
+def _chain_root(event: ContactEvent, by_id: dict[uuid.UUID, ContactEvent]) -> uuid.UUID:
+    """Follow `supersedes` back to the original record (which may not have arrived yet)."""
+    seen = set()
+    current = event
+    while current.supersedes is not None and current.id not in seen:
+        seen.add(current.id)
+        parent = by_id.get(current.supersedes)
+        if parent is None:
+            return current.supersedes
+        current = parent
+    return current.id
+
+
+def effective_contacts(events: Iterable[ContactEvent]) -> list[ContactEvent]:
+    """Reduce each chain to the contact that stands, or to nothing if it was retracted."""
+    by_id = {e.id: e for e in events}  # duplicates collapse here
+    chains: dict[uuid.UUID, list[ContactEvent]] = {}
+    for event in by_id.values():
+        chains.setdefault(_chain_root(event, by_id), []).append(event)
+    effective = []
+    for root, chain in chains.items():
+        winner = max(chain, key=lambda e: (KIND_RANK[e.kind], e.occurred_at, e.id))
+        if winner.kind == "retraction":
+            continue
+        original = by_id.get(root)
+        # A correction changes what was recorded, not when the contact happened.
+        at = original.occurred_at if original is not None else min(e.occurred_at for e in chain)
+        effective.append(replace(winner, occurred_at=at, id=root))
+    return sorted(effective, key=lambda e: (e.occurred_at, e.id))
+
+
+def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = ()) -> ElectorState:
+    """The elector's current state from every event known about them."""
+    state = ElectorState()
+    presence_at: tuple | None = None
+    for event in effective_contacts(contacts):
+        state.contacts[event.channel] = state.contacts.get(event.channel, 0) + 1
+        state.last_contact_at = event.occurred_at
+        if event.meaning == "spoke":
+            state.last_spoke_at = event.occurred_at
+            if event.intention is not None:
+                state.intention, state.strength, state.intention_at = event.intention, event.strength, event.occurred_at
+        if event.meaning == "do_not_contact":
+            state.do_not_contact = True
+        if event.meaning in PRESENCE:  # events are in time order, so the latest says where they are
+            state.presence, presence_at = PRESENCE[event.meaning], (event.occurred_at, event.id)
+    for flag in sorted(set(flags), key=lambda f: (f.occurred_at, f.id)):
+        if flag.flag == "do_not_contact":
+            state.do_not_contact = True
+        elif flag.flag == "moved" and (presence_at is None or (flag.occurred_at, flag.id) > presence_at):
+            presence_at = (flag.occurred_at, flag.id)
+            state.presence = "moved"
+    return state
+
+
+def intention_conflict(new: ContactEvent, others: Iterable[ContactEvent], window: timedelta) -> ContactEvent | None:
+    """Another volunteer's contact, close in time, that recorded a different intention."""
+    if new.meaning != "spoke" or new.intention is None:
+        return None
+    candidates = [
+        other for other in effective_contacts(others)
+        if other.id != new.id and other.meaning == "spoke" and other.intention is not None
+        and other.intention != new.intention and other.user_id != new.user_id
+        and abs(other.occurred_at - new.occurred_at) <= window
+    ]
+    return min(candidates, key=lambda e: (abs(e.occurred_at - new.occurred_at), e.id), default=None)

@@ -1,0 +1,260 @@
+"""An in-memory Store: the reference semantics for the contract suite, and a store for unit tests.
+
+It holds a small world (campaigns, properties, electors, assignments, suppressions) seeded by the
+caller, and everything sync writes. A transaction is a snapshot restored on error.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sync.fold import ContactEvent, ElectorState, FlagEvent
+from sync.store import (
+    CampaignInfo,
+    ContactRow,
+    ElectorChange,
+    ElectorInfo,
+    Entitlement,
+    Receipt,
+    ReviewRequest,
+    StorageState,
+    Store,
+)
+
+
+@dataclass
+class MemoryAssignment:
+    id: int
+    campaign_id: int
+    kind: str  # walk or call
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    user_ids: set[int]
+    property_ids: list[int] = field(default_factory=list)
+    elector_ids: list[int] = field(default_factory=list)
+    version: int = 1
+
+
+@dataclass
+class _World:
+    campaigns: dict[int, tuple[CampaignInfo, dict]] = field(default_factory=dict)  # info, device data
+    properties: dict[int, dict] = field(default_factory=dict)
+    electors: dict[int, dict] = field(default_factory=dict)
+    assignments: dict[int, MemoryAssignment] = field(default_factory=dict)
+    suppressions: list[dict] = field(default_factory=list)
+    contacts: dict[uuid.UUID, ContactRow] = field(default_factory=dict)
+    changes: list[tuple[ElectorChange, int]] = field(default_factory=list)  # change, version it made
+    receipts: dict[uuid.UUID, Receipt] = field(default_factory=dict)
+    storages: dict[tuple, StorageState] = field(default_factory=dict)
+    holdings: dict[tuple, dict] = field(default_factory=dict)
+    pending: dict[tuple, list] = field(default_factory=dict)
+    states: dict[int, ElectorState] = field(default_factory=dict)
+    reviews: list[ReviewRequest] = field(default_factory=list)
+    queue: set[int] = field(default_factory=set)
+
+
+class MemoryStore(Store):
+    def __init__(self, clock: Callable[[], datetime] | None = None):
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.world = _World()
+        self._lock = threading.RLock()
+
+    # -- seeding (tests build their world through these) ------------------------------------------
+    def add_campaign(self, info: CampaignInfo, data: dict) -> None:
+        self.world.campaigns[info.id] = (info, data)
+
+    def add_property(self, property_id: int, constituency_id: int, **data: Any) -> None:
+        self.world.properties[property_id] = {"id": property_id, "constituency_id": constituency_id, "version": 1,
+                                              **data}
+
+    def add_elector(self, elector_id: int, property_id: int, **data: Any) -> None:
+        prop = self.world.properties[property_id]
+        self.world.electors[elector_id] = {"id": elector_id, "property_id": property_id,
+                                           "constituency_id": prop["constituency_id"], "version": 1,
+                                           "status": "current", "phone": None, **data}
+
+    def add_assignment(self, assignment: MemoryAssignment) -> None:
+        self.world.assignments[assignment.id] = assignment
+
+    def add_suppression(self, elector_id: int, kind: str = "do_not_contact", channel: str = "all") -> None:
+        self.world.suppressions.append({"elector_id": elector_id, "kind": kind, "channel": channel})
+
+    # -- Store ------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            snapshot = copy.deepcopy(self.world)
+            try:
+                yield
+            except BaseException:
+                self.world = snapshot
+                raise
+
+    def storage(self, device_id, storage_id):
+        state = self.world.storages.get((device_id, storage_id))
+        return copy.copy(state) if state else None
+
+    def save_storage(self, state: StorageState) -> None:
+        key = (state.device_id, state.storage_id)
+        previous = self.world.storages.get(key)
+        saved = copy.copy(state)
+        if previous is not None:
+            saved.last_seq = max(previous.last_seq, state.last_seq)
+        self.world.storages[key] = saved
+
+    def receipts(self, mutation_ids):
+        return {i: self.world.receipts[i] for i in mutation_ids if i in self.world.receipts}
+
+    def claim(self, receipts):
+        claimed = set()
+        for receipt in receipts:
+            if receipt.mutation_id not in self.world.receipts:
+                self.world.receipts[receipt.mutation_id] = receipt
+                claimed.add(receipt.mutation_id)
+        return claimed
+
+    def campaigns(self, ids):
+        return {i: self.world.campaigns[i][0] for i in ids if i in self.world.campaigns}
+
+    def electors(self, ids):
+        return {i: ElectorInfo(i, e["constituency_id"], e["version"], e["phone"])
+                for i in ids if (e := self.world.electors.get(i)) is not None}
+
+    def property_constituencies(self, ids):
+        return {i: self.world.properties[i]["constituency_id"] for i in ids if i in self.world.properties}
+
+    def suppressions(self, elector_ids):
+        found: dict[int, list] = {}
+        for s in self.world.suppressions:
+            if s["elector_id"] in elector_ids:
+                found.setdefault(s["elector_id"], []).append((s["kind"], s["channel"]))
+        return found
+
+    def contact_electors(self, ids):
+        return {i: self.world.contacts[i].elector_id for i in ids if i in self.world.contacts}
+
+    def insert_contacts(self, rows):
+        for row in rows:
+            self.world.contacts.setdefault(row.id, row)
+
+    def field_changes_since(self, elector_id, field, version):
+        return [(c.value, made, c.user_id) for c, made in self.world.changes
+                if c.elector_id == elector_id and c.field == field and made > version]
+
+    def apply_change(self, change: ElectorChange) -> int:
+        elector = self.world.electors[change.elector_id]
+        if change.field == "phone":
+            elector["phone"] = change.value
+            elector["version"] += 1
+        self.world.changes.append((change, elector["version"]))
+        return elector["version"]
+
+    def suppress(self, elector_id, constituency_id, reason, user_id):
+        self.add_suppression(elector_id)
+
+    def add_review_items(self, items):
+        self.world.reviews.extend(items)
+
+    def lock_electors(self, elector_ids):
+        pass  # the transaction holds the store's lock already
+
+    def events(self, elector_ids):
+        out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}
+        for row in self.world.contacts.values():
+            if row.elector_id in out:
+                out[row.elector_id][0].append(ContactEvent(
+                    row.id, row.kind, row.occurred_at, row.channel, row.meaning, row.intention, row.strength,
+                    row.supersedes_id, row.user_id))
+        for change, _made in self.world.changes:
+            if change.elector_id in out and change.field in ("moved", "do_not_contact"):
+                out[change.elector_id][1].append(FlagEvent(change.id, change.field, change.occurred_at))
+        return out
+
+    def save_states(self, states):
+        self.world.states.update(copy.deepcopy(states))
+
+    def enqueue_reconcile(self, elector_ids):
+        self.world.queue |= set(elector_ids)
+
+    def entitlement(self, user_id, now):
+        ent = Entitlement()
+        suppressed = {s["elector_id"]: s["kind"] for s in self.world.suppressions}
+        phones: set[int] = set()
+        electors: set[int] = set()
+        for a in self.world.assignments.values():
+            if user_id not in a.user_ids or not (a.starts_at <= now < a.ends_at):
+                continue
+            ent.versions[("assignment", a.id)] = a.version
+            ent.versions[("campaign", a.campaign_id)] = self.world.campaigns[a.campaign_id][1].get("version", 1)
+            for pid in a.property_ids:
+                ent.versions[("property", pid)] = self.world.properties[pid]["version"]
+                electors |= {e["id"] for e in self.world.electors.values() if e["property_id"] == pid}
+            for eid in a.elector_ids:
+                electors.add(eid)
+                phones.add(eid)
+                pid = self.world.electors[eid]["property_id"]
+                ent.versions[("property", pid)] = self.world.properties[pid]["version"]
+        for eid in electors:
+            elector = self.world.electors[eid]
+            if eid in suppressed:
+                ent.suppressed[eid] = suppressed[eid]
+            elif elector["status"] == "current":
+                ent.versions[("elector", eid)] = elector["version"] * 2 + (1 if eid in phones else 0)
+        return ent
+
+    def holdings(self, device_id, storage_id):
+        return dict(self.world.holdings.get((device_id, storage_id), {}))
+
+    def forget_holdings(self, device_id, storage_id):
+        self.world.holdings[(device_id, storage_id)] = {}
+        self.world.pending.pop((device_id, storage_id), None)
+
+    def confirm_pending(self, device_id, storage_id, confirmed):
+        key = (device_id, storage_id)
+        entries = self.world.pending.pop(key, [])
+        if confirmed:
+            held = self.world.holdings.setdefault(key, {})
+            for entity, entity_id, version in entries:
+                if version is None:
+                    held.pop((entity, entity_id), None)
+                else:
+                    held[(entity, entity_id)] = version
+
+    def stage(self, device_id, storage_id, entries):
+        self.world.pending[(device_id, storage_id)] = list(entries)
+
+    def materialise(self, entity, ids, user_id):
+        if entity == "campaign":
+            return {i: self.world.campaigns[i][1] for i in ids}
+        if entity == "property":
+            return {i: {k: v for k, v in self.world.properties[i].items() if k not in ("constituency_id", "version")}
+                    for i in ids}
+        if entity == "assignment":
+            out = {}
+            for i in ids:
+                a = self.world.assignments[i]
+                items = [{"property_id": p} for p in a.property_ids] + [{"elector_id": e} for e in a.elector_ids]
+                out[i] = {"id": a.id, "name": a.name, "kind": a.kind, "campaign_id": a.campaign_id,
+                          "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(), "items": items}
+            return out
+        if entity == "elector":
+            ent = self.entitlement(user_id, self.now())
+            out = {}
+            for i in ids:
+                e = self.world.electors[i]
+                body = {k: e[k] for k in ("id", "property_id", "elector_number", "surname", "forenames")}
+                if ent.versions.get(("elector", i), 0) % 2:
+                    body["phone"] = e["phone"]
+                out[i] = body
+            return out
+        raise ValueError(f"unknown entity {entity!r}")

@@ -1,0 +1,233 @@
+"""The wire vocabulary of sync v1: mutation types, result statuses, and validation of one mutation.
+
+Validation here is structural and needs no database; rules that need data (code sets, scope,
+suppression) live in the engine. Errors are ``{field: [messages]}``, as the API reports them.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    ID_REUSED = "id_reused"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+    FORBIDDEN = "forbidden"
+    SUPPRESSED = "suppressed"
+
+
+class MutationType(str, enum.Enum):
+    CONTACT = "contact"  # a door knock or call
+    CONTACT_CORRECTION = "contact_correction"  # replaces an earlier contact's content
+    CONTACT_RETRACTION = "contact_retraction"  # withdraws an earlier contact (an undo)
+    ELECTOR_UPDATE = "elector_update"  # moved, new phone number, do not contact
+    ELECTOR_NEW = "elector_new"  # someone found at an address who is not on the register
+
+
+CONTACT_TYPES = frozenset({MutationType.CONTACT, MutationType.CONTACT_CORRECTION})
+CHANNELS = ("door", "phone", "other")
+# Elector fields a device may change, and flags it may raise.
+UPDATABLE_FIELDS = ("phone",)
+ELECTOR_FLAGS = ("moved", "do_not_contact")
+MAX_NOTES = 2000
+MAX_ANSWERS = 50
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One validated change from a device's outbox."""
+
+    id: uuid.UUID
+    seq: int
+    type: MutationType
+    occurred_at: datetime
+    data: dict
+    base_version: int | None
+    content_hash: str
+
+
+@dataclass
+class Result:
+    id: str
+    seq: int | None
+    status: Status
+    details: Any = None
+
+    def to_dict(self) -> dict:
+        out = {"id": self.id, "seq": self.seq, "status": self.status.value}
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+
+@dataclass
+class Errors:
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.fields.setdefault(name, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+
+def content_hash(raw: dict) -> str:
+    """A stable digest of what the client sent, to tell a harmless resend from a reused id."""
+    relevant = {k: raw.get(k) for k in ("type", "occurred_at", "base_version", "data")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with a zone; naive times are refused, since a phone's zone is unknown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_text(errors: Errors, data: dict, name: str, max_len: int) -> None:
+    value = data.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > max_len):
+        errors.add(f"data.{name}", f"Must be text of at most {max_len} characters, or null.")
+
+
+def _check_contact(errors: Errors, data: dict, *, correction: bool) -> None:
+    allowed = {"campaign_id", "elector_id", "channel", "outcome", "intention", "strength", "survey_answers", "notes"}
+    if correction:
+        allowed.add("supersedes")
+        if _uuid(data.get("supersedes")) is None:
+            errors.add("data.supersedes", "The id of the contact being corrected is required.")
+    for name in sorted(set(data) - allowed):
+        errors.add(f"data.{name}", "Unknown field.")
+    if not _int(data.get("campaign_id")):
+        errors.add("data.campaign_id", "A campaign id is required.")
+    if not _int(data.get("elector_id")):
+        errors.add("data.elector_id", "An elector id is required.")
+    if data.get("channel") not in CHANNELS:
+        errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
+    if not isinstance(data.get("outcome"), str) or not data.get("outcome"):
+        errors.add("data.outcome", "An outcome code is required.")
+    for name in ("intention", "strength"):
+        _optional_text(errors, data, name, 32)
+    _optional_text(errors, data, "notes", MAX_NOTES)
+    answers = data.get("survey_answers", {})
+    if not isinstance(answers, dict) or len(answers) > MAX_ANSWERS:
+        errors.add("data.survey_answers", f"Must be an object of at most {MAX_ANSWERS} answers.")
+    elif any(not isinstance(v, (str, int, bool, list)) or isinstance(v, float) for v in answers.values()):
+        errors.add("data.survey_answers", "Answers must be text, whole numbers, yes/no or lists of codes.")
+
+
+def _check_retraction(errors: Errors, data: dict) -> None:
+    # A retraction names its elector and campaign itself: it may arrive before the record it withdraws.
+    for name in sorted(set(data) - {"supersedes", "campaign_id", "elector_id", "channel", "reason"}):
+        errors.add(f"data.{name}", "Unknown field.")
+    if _uuid(data.get("supersedes")) is None:
+        errors.add("data.supersedes", "The id of the contact being retracted is required.")
+    if not _int(data.get("campaign_id")):
+        errors.add("data.campaign_id", "The campaign of the contact being retracted is required.")
+    if not _int(data.get("elector_id")):
+        errors.add("data.elector_id", "The elector of the contact being retracted is required.")
+    if data.get("channel") not in CHANNELS:
+        errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
+    _optional_text(errors, data, "reason", 400)
+
+
+def _check_elector_update(errors: Errors, data: dict, base_version: Any) -> None:
+    for name in sorted(set(data) - {"elector_id", "changes", "reason"}):
+        errors.add(f"data.{name}", "Unknown field.")
+    if not _int(data.get("elector_id")):
+        errors.add("data.elector_id", "An elector id is required.")
+    changes = data.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        errors.add("data.changes", "At least one change is required.")
+        return
+    for name, value in changes.items():
+        if name == "phone":
+            if value is not None and (not isinstance(value, str) or not 5 <= len(value) <= 32):
+                errors.add("data.changes.phone", "Must be a phone number (5-32 characters) or null.")
+        elif name in ELECTOR_FLAGS:
+            if value is not True:
+                errors.add(f"data.changes.{name}", "Can only be set to true.")
+        else:
+            errors.add(f"data.changes.{name}", "This field cannot be changed from a device.")
+    if any(name in UPDATABLE_FIELDS for name in changes) and not _int(base_version):
+        errors.add("base_version", "Changing a field needs the elector version the device last saw.")
+    _optional_text(errors, data, "reason", 400)
+
+
+def _check_elector_new(errors: Errors, data: dict) -> None:
+    for name in sorted(set(data) - {"property_id", "surname", "forenames", "phone", "notes"}):
+        errors.add(f"data.{name}", "Unknown field.")
+    if not _int(data.get("property_id")):
+        errors.add("data.property_id", "The property where they were found is required.")
+    for name in ("surname", "forenames"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > 120:
+            errors.add(f"data.{name}", "Required, at most 120 characters.")
+    _optional_text(errors, data, "phone", 32)
+    _optional_text(errors, data, "notes", MAX_NOTES)
+
+
+def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
+    """Validate one mutation as sent by a device; return it, or the errors by field."""
+    errors = Errors()
+    if not isinstance(raw, dict):
+        errors.add("mutation", "Must be an object.")
+        return None, errors
+    for name in sorted(set(raw) - {"id", "seq", "type", "occurred_at", "base_version", "data"}):
+        errors.add(name, "Unknown field.")
+    mutation_id = _uuid(raw.get("id"))
+    if mutation_id is None:
+        errors.add("id", "A UUID made by the device is required.")
+    seq = raw.get("seq")
+    if not _int(seq) or seq < 1:
+        errors.add("seq", "A positive whole number, increasing per device, is required.")
+    try:
+        kind = MutationType(raw.get("type"))
+    except ValueError:
+        kind = None
+        errors.add("type", f"Must be one of {', '.join(t.value for t in MutationType)}.")
+    occurred_at = parse_datetime(raw.get("occurred_at"))
+    if occurred_at is None:
+        errors.add("occurred_at", "An ISO 8601 time with a zone is required, e.g. 2026-11-21T10:15:00Z.")
+    base_version = raw.get("base_version")
+    if base_version is not None and (not _int(base_version) or base_version < 1):
+        errors.add("base_version", "Must be a positive whole number or null.")
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        errors.add("data", "Must be an object.")
+    elif kind in CONTACT_TYPES:
+        _check_contact(errors, data, correction=kind == MutationType.CONTACT_CORRECTION)
+    elif kind == MutationType.CONTACT_RETRACTION:
+        _check_retraction(errors, data)
+    elif kind == MutationType.ELECTOR_UPDATE:
+        _check_elector_update(errors, data, base_version)
+    elif kind == MutationType.ELECTOR_NEW:
+        _check_elector_new(errors, data)
+    if errors:
+        return None, errors
+    return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw)), errors

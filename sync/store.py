@@ -1,0 +1,236 @@
+"""The storage interface the engine needs, and the plain records that cross it.
+
+Implementations: ``sync.memory.MemoryStore`` (tests, reference semantics) and the server's SQLAlchemy
+store. Methods are called inside ``transaction()``; a store raises plain exceptions, never HTTP ones.
+One contract suite (tests/sync/contract.py) runs the engine against every implementation.
+"""
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sync.fold import ContactEvent, ElectorState, FlagEvent
+
+
+@dataclass(frozen=True)
+class DeviceContext:
+    """Who is syncing: the device, its user's scope, and until when their access was valid."""
+
+    device_id: uuid.UUID
+    user_id: int
+    constituency_ids: frozenset[int] | None  # None: every constituency
+    access_until: datetime | None = None  # set once the device is revoked or the user deactivated
+
+    def covers(self, constituency_id: int) -> bool:
+        return self.constituency_ids is None or constituency_id in self.constituency_ids
+
+
+@dataclass
+class StorageState:
+    """The server's memory of one storage instance on one device (a wipe makes a new instance)."""
+
+    device_id: uuid.UUID
+    storage_id: uuid.UUID
+    last_seq: int = 0
+    acked_token: int = 0  # the last pull page the device confirmed it stored
+    pending_token: int | None = None  # the page sent but not yet confirmed
+    clock_offset_seconds: float = 0.0
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one mutation id, so a resend gets the same answer without redoing the work."""
+
+    mutation_id: uuid.UUID
+    device_id: uuid.UUID
+    seq: int
+    status: str
+    content_hash: str
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    id: int
+    constituency_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    outcomes: dict[str, tuple[str | None, tuple[str, ...]]]  # code -> (meaning, channels)
+    intentions: frozenset[str]
+    strengths: frozenset[str]
+    questions: dict[str, dict]  # key -> {"kind": ..., "options": ...}
+
+
+@dataclass(frozen=True)
+class ElectorInfo:
+    id: int
+    constituency_id: int
+    version: int
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A contact record to store: the device's content plus the server's times and flags."""
+
+    id: uuid.UUID
+    kind: str
+    campaign_id: int
+    constituency_id: int
+    elector_id: int
+    channel: str
+    outcome: str | None
+    intention: str | None
+    strength: str | None
+    survey_answers: dict
+    notes: str | None
+    supersedes_id: uuid.UUID | None
+    occurred_at: datetime  # corrected
+    device_occurred_at: datetime  # as claimed
+    clock_flags: tuple[str, ...]
+    received_at: datetime
+    user_id: int
+    device_id: uuid.UUID
+    content_hash: str
+    meaning: str | None = None  # not stored: resolved from the campaign for the fold
+
+
+@dataclass(frozen=True)
+class ElectorChange:
+    """A device's change to a shared elector field, or a flag it raised (moved, do not contact)."""
+
+    id: uuid.UUID
+    elector_id: int
+    field: str
+    value: Any
+    base_version: int | None
+    occurred_at: datetime
+    received_at: datetime
+    user_id: int
+    device_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """Something a CLP admin must look at: a conflict, or a person found who is not on the register."""
+
+    constituency_id: int
+    kind: str  # intention_conflict, field_conflict, new_elector
+    elector_id: int | None
+    data: dict
+
+
+@dataclass
+class Entitlement:
+    """Everything a user's devices should hold now, with the version of each entity."""
+
+    versions: dict[tuple[str, int], int] = field(default_factory=dict)  # (entity, id) -> version
+    suppressed: dict[int, str] = field(default_factory=dict)  # elector id -> kind, for delete reasons
+
+
+class Store(ABC):
+    @abstractmethod
+    def now(self) -> datetime:
+        """The store's clock: the server time every ordering decision uses."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything inside commits together or not at all."""
+
+    # -- devices ----------------------------------------------------------------------------------
+    @abstractmethod
+    def storage(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> StorageState | None: ...
+
+    @abstractmethod
+    def save_storage(self, state: StorageState) -> None:
+        """Insert or update; ``last_seq`` only ever grows, even when two pushes race."""
+
+    # -- push -------------------------------------------------------------------------------------
+    @abstractmethod
+    def receipts(self, mutation_ids: list[uuid.UUID]) -> dict[uuid.UUID, Receipt]: ...
+
+    @abstractmethod
+    def claim(self, receipts: list[Receipt]) -> set[uuid.UUID]:
+        """Insert receipts whose id is new; return those inserted. A concurrent claim of the same id
+        waits for the other transaction and then loses, so each mutation takes effect once."""
+
+    @abstractmethod
+    def campaigns(self, ids: set[int]) -> dict[int, CampaignInfo]: ...
+
+    @abstractmethod
+    def electors(self, ids: set[int]) -> dict[int, ElectorInfo]: ...
+
+    @abstractmethod
+    def property_constituencies(self, ids: set[int]) -> dict[int, int]: ...
+
+    @abstractmethod
+    def suppressions(self, elector_ids: set[int]) -> dict[int, list[tuple[str, str]]]:
+        """Active suppressions by elector: (kind, channel) pairs."""
+
+    @abstractmethod
+    def contact_electors(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """The elector of each stored contact record, for corrections and retractions."""
+
+    @abstractmethod
+    def insert_contacts(self, rows: list[ContactRow]) -> None: ...
+
+    @abstractmethod
+    def field_changes_since(self, elector_id: int, field: str, version: int) -> list[tuple[Any, int, int]]:
+        """Changes to one field applied after ``version``: (value, applied version, user id)."""
+
+    @abstractmethod
+    def apply_change(self, change: ElectorChange) -> int:
+        """Record the change; for a shared field, set it and bump the elector's version (returned)."""
+
+    @abstractmethod
+    def suppress(self, elector_id: int, constituency_id: int, reason: str, user_id: int) -> None:
+        """A do-not-contact from the doorstep, which every device must honour."""
+
+    @abstractmethod
+    def add_review_items(self, items: list[ReviewRequest]) -> None: ...
+
+    # -- reconciliation ---------------------------------------------------------------------------
+    @abstractmethod
+    def lock_electors(self, elector_ids: set[int]) -> None:
+        """Hold these electors until the transaction ends, in id order (no deadlocks)."""
+
+    @abstractmethod
+    def events(self, elector_ids: set[int]) -> dict[int, tuple[list[ContactEvent], list[FlagEvent]]]: ...
+
+    @abstractmethod
+    def save_states(self, states: dict[int, ElectorState]) -> None: ...
+
+    @abstractmethod
+    def enqueue_reconcile(self, elector_ids: set[int]) -> None:
+        """Leave a large catch-up to the scheduled reconciliation job."""
+
+    # -- pull -------------------------------------------------------------------------------------
+    @abstractmethod
+    def entitlement(self, user_id: int, now: datetime) -> Entitlement: ...
+
+    @abstractmethod
+    def holdings(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> dict[tuple[str, int], int]:
+        """What the device has confirmed it stores: (entity, id) -> version."""
+
+    @abstractmethod
+    def forget_holdings(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> None:
+        """The device starts from nothing (first download, or after a reset)."""
+
+    @abstractmethod
+    def confirm_pending(self, device_id: uuid.UUID, storage_id: uuid.UUID, confirmed: bool) -> None:
+        """Fold the pending page into the holdings (confirmed) or drop it (the device never got it)."""
+
+    @abstractmethod
+    def stage(self, device_id: uuid.UUID, storage_id: uuid.UUID,
+              entries: list[tuple[str, int, int | None]]) -> None:
+        """Record a page as pending: (entity, id, version), version None for a delete."""
+
+    @abstractmethod
+    def materialise(self, entity: str, ids: list[int], user_id: int) -> dict[int, dict]:
+        """The data a device needs for each entity: the least personal data that does the job."""
