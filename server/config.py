@@ -69,6 +69,15 @@ class Config:
         # Trust X-Forwarded-For from this many proxies (0 when the app faces clients directly).
         self.PROXY_COUNT = _int("PROXY_COUNT", 0)
 
+        # Sync protocol limits (docs/sync-protocol.md).
+        self.SYNC_MAX_MUTATIONS = _int("SYNC_MAX_MUTATIONS", 500)
+        self.SYNC_MAX_PUSH_BYTES = _int("SYNC_MAX_PUSH_BYTES", 2 * 1024 * 1024)
+        self.SYNC_PAGE_SIZE = _int("SYNC_PAGE_SIZE", 500)
+        self.SYNC_MAX_PAGE_SIZE = _int("SYNC_MAX_PAGE_SIZE", 2000)
+        self.SYNC_RETENTION_DAYS = _int("SYNC_RETENTION_DAYS", 90)
+        self.SYNC_CONFLICT_WINDOW_HOURS = _int("SYNC_CONFLICT_WINDOW_HOURS", 48)
+        self.SYNC_RECONCILE_INLINE_MAX = _int("SYNC_RECONCILE_INLINE_MAX", 2000)
+
         self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
         # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")

@@ -176,7 +176,17 @@ def handle_unexpected(exc: Exception):
     return _respond(500, ErrorCode.INTERNAL_ERROR.value, "Something went wrong on our side. Try again shortly.")
 
 
+def handle_sync_error(exc):
+    """The pure engine's whole-request errors, in the one shape (the engine knows nothing of HTTP)."""
+    status = {"validation_failed": 422, "unsupported_version": 400, "payload_too_large": 413,
+              "forbidden": 403}.get(exc.code, 400)
+    return _respond(status, exc.code, exc.message, exc.details)
+
+
 def register_error_handlers(app: Flask) -> None:
+    from sync.errors import SyncError
+
     app.register_error_handler(GroundworkError, handle_groundwork_error)
+    app.register_error_handler(SyncError, handle_sync_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

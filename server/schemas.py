@@ -268,3 +268,121 @@ class HealthSchema(Schema):
     database = fields.String(dump_only=True)
     version = fields.String(dump_only=True)
     time = fields.DateTime(dump_only=True)
+
+
+# ---------------------------------------------------------------------------------------------- sync
+# The engine (sync/protocol.py) validates mutations one by one, because each gets its own status;
+# these schemas document the exchange and whitelist what the server sends back.
+
+class SyncLimitsSchema(Schema):
+    max_mutations_per_push = fields.Integer()
+    max_push_bytes = fields.Integer()
+    page_size = fields.Integer()
+    max_page_size = fields.Integer()
+
+
+class SyncHelloSchema(Schema):
+    protocol_version = fields.Integer()
+    supported_protocol_versions = fields.List(fields.Integer())
+    schema_version = fields.Integer()
+    server_time = fields.DateTime()
+    limits = fields.Nested(SyncLimitsSchema)
+    tombstone_retention_days = fields.Integer()
+
+
+class MutationSchema(Schema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the device; the contact record's id"})
+    seq = fields.Integer(required=True, metadata={"description": "Increasing per device storage"})
+    type = fields.String(required=True, metadata={"enum": ["contact", "contact_correction", "contact_retraction",
+                                                           "elector_update", "elector_new"]})
+    occurred_at = fields.DateTime(required=True, metadata={"description": "Device clock, with zone"})
+    base_version = fields.Integer(allow_none=True, metadata={"description": "Elector version the device last saw"})
+    data = fields.Dict(required=True)
+
+
+class PushRequestSchema(Schema):
+    device_id = fields.UUID(required=True)
+    storage_id = fields.UUID(required=True, metadata={"description": "New whenever the app's storage was wiped"})
+    protocol_version = fields.Integer(required=True)
+    schema_version = fields.Integer(required=True)
+    device_time = fields.DateTime(allow_none=True, metadata={"description": "The device clock at push time"})
+    mutations = fields.List(fields.Nested(MutationSchema), required=True)
+
+
+class MutationResultSchema(Schema):
+    id = fields.String()
+    seq = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"enum": ["applied", "duplicate", "id_reused", "conflict", "rejected",
+                                              "forbidden", "suppressed"]})
+    details = fields.Raw()
+
+
+class ClockSchema(Schema):
+    offset_seconds = fields.Float()
+    skewed = fields.Boolean()
+
+
+class PushResponseSchema(Schema):
+    server_time = fields.DateTime()
+    results = fields.List(fields.Nested(MutationResultSchema))
+    last_seq = fields.Integer()
+    clock = fields.Nested(ClockSchema)
+
+
+class PullArgsSchema(StrictSchema):
+    storage_id = fields.UUID(required=True)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class ChangeSchema(Schema):
+    entity = fields.String(metadata={"enum": ["campaign", "assignment", "property", "elector"]})
+    id = fields.Integer()
+    op = fields.String(metadata={"enum": ["upsert", "delete"]})
+    version = fields.Integer()
+    reason = fields.String(metadata={"enum": ["out_of_scope", "suppressed", "erased"]})
+    data = fields.Dict()
+
+
+class PullResponseSchema(Schema):
+    server_time = fields.DateTime()
+    changes = fields.List(fields.Nested(ChangeSchema))
+    cursor = fields.String(allow_none=True)
+    has_more = fields.Boolean()
+    wipe = fields.Boolean()
+    reset_required = fields.Boolean()
+    reason = fields.String()
+
+
+# ---------------------------------------------------------------------------------------------- review
+
+class ReviewItemSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    constituency_id = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True)
+    elector_id = fields.Integer(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True)
+    data = fields.Raw(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    resolved_at = fields.DateTime(dump_only=True, allow_none=True)
+    resolved_by_id = fields.Integer(dump_only=True, allow_none=True)
+    resolution = fields.Raw(dump_only=True, allow_none=True)
+
+
+class ReviewArgsSchema(PageArgsSchema):
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved", "all"]))
+    kind = fields.String(load_default=None, validate=validate.OneOf(["intention_conflict", "field_conflict",
+                                                                      "new_elector"]))
+
+
+ReviewPageSchema = page_envelope(ReviewItemSchema, "ReviewItemPage")
+
+
+class ResolveSchema(StrictSchema):
+    choice = fields.String(required=True, validate=validate.OneOf(["first", "second", "value", "accept", "dismiss"]),
+                           metadata={"description": "Keep the first or second side, enter a value, or (for a "
+                                                    "person not on the register) accept or dismiss"})
+    intention = fields.String(load_default=None, validate=validate.Length(max=32))
+    strength = fields.String(load_default=None, validate=validate.Length(max=32))
+    value = fields.String(load_default=None, validate=validate.Length(max=64))
+    note = fields.String(load_default=None, validate=validate.Length(max=1000))

@@ -23,7 +23,7 @@ class ContactEvent:
     """One stored contact record, as the fold sees it."""
 
     id: uuid.UUID
-    kind: str  # record, correction, retraction
+    kind: str  # record, correction, retraction, resolution (a CLP admin's decision on a conflict)
     occurred_at: datetime  # corrected by the server
     channel: str = "door"
     meaning: str | None = None  # the outcome's meaning (spoke, not_home, moved, ...)
@@ -77,7 +77,7 @@ def _chain_root(event: ContactEvent, by_id: dict[uuid.UUID, ContactEvent]) -> uu
 
 def effective_contacts(events: Iterable[ContactEvent]) -> list[ContactEvent]:
     """Reduce each chain to the contact that stands, or to nothing if it was retracted."""
-    by_id = {e.id: e for e in events}  # duplicates collapse here
+    by_id = {e.id: e for e in events if e.kind != "resolution"}  # duplicates collapse here
     chains: dict[uuid.UUID, list[ContactEvent]] = {}
     for event in by_id.values():
         chains.setdefault(_chain_root(event, by_id), []).append(event)
@@ -95,6 +95,7 @@ def effective_contacts(events: Iterable[ContactEvent]) -> list[ContactEvent]:
 
 def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = ()) -> ElectorState:
     """The elector's current state from every event known about them."""
+    contacts = list(contacts)
     state = ElectorState()
     presence_at: tuple | None = None
     for event in effective_contacts(contacts):
@@ -108,6 +109,13 @@ def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = ()) -> E
             state.do_not_contact = True
         if event.meaning in PRESENCE:  # events are in time order, so the latest says where they are
             state.presence, presence_at = PRESENCE[event.meaning], (event.occurred_at, event.id)
+    # An admin's resolution settles the intention as of its time, without being a contact itself;
+    # a later canvass still supersedes it.
+    resolutions = sorted({e for e in contacts if e.kind == "resolution"}, key=lambda e: (e.occurred_at, e.id))
+    for resolution in resolutions:
+        if state.intention_at is None or resolution.occurred_at >= state.intention_at:
+            state.intention, state.strength = resolution.intention, resolution.strength
+            state.intention_at = resolution.occurred_at
     for flag in sorted(set(flags), key=lambda f: (f.occurred_at, f.id)):
         if flag.flag == "do_not_contact":
             state.do_not_contact = True
@@ -122,7 +130,7 @@ def intention_conflict(new: ContactEvent, others: Iterable[ContactEvent], window
     if new.meaning != "spoke" or new.intention is None:
         return None
     candidates = [
-        other for other in effective_contacts(others)
+        other for other in effective_contacts(others)  # resolutions are not contacts, so never conflict
         if other.id != new.id and other.meaning == "spoke" and other.intention is not None
         and other.intention != new.intention and other.user_id != new.user_id
         and abs(other.occurred_at - new.occurred_at) <= window

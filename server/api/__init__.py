@@ -19,7 +19,7 @@ class GroundworkApi(Api):
 
 
 def register_api(app: Flask) -> GroundworkApi:
-    from server.api import audit, auth, campaigns, devices, electors, geography, meta
+    from server.api import audit, auth, campaigns, devices, electors, geography, meta, review, sync
 
     api = GroundworkApi(
         app,
@@ -33,7 +33,7 @@ def register_api(app: Flask) -> GroundworkApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "The device token from /auth/login"}
     )
-    for module in (meta, auth, devices, geography, electors, campaigns, audit):
+    for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review):
         api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

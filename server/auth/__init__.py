@@ -24,13 +24,16 @@ def _document(wrapper, security: list, note: str) -> None:
     wrapper._apidoc = doc
 
 
-def authorize(permission: Permission):
-    """Require a live device token whose user's role grants ``permission``; sets ``g.principal``."""
+def authorize(permission: Permission, *, allow_revoked: bool = False):
+    """Require a device token whose user's role grants ``permission``; sets ``g.principal`` and ``g.device``.
+
+    Only sync passes ``allow_revoked``: a revoked device may still deliver its earlier records.
+    """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            device = device_for_request()
+            device = device_for_request(allow_revoked=allow_revoked)
             principal = principal_for(db.session, device.user, device.id)
             if not principal.can(permission):
                 raise Forbidden(
@@ -38,6 +41,7 @@ def authorize(permission: Permission):
                     {"required_permission": permission.value},
                 )
             g.principal = principal
+            g.device = device
             return view(*args, **kwargs)
 
         wrapper._gw_access = permission

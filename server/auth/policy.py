@@ -37,16 +37,19 @@ class Permission(str, enum.Enum):
     DEVICES_REVOKE = "devices:revoke"
     AUDIT_READ = "audit:read"
     SELF = "self"  # one's own account and devices
+    SYNC = "sync"  # push records from the app and pull walk and call lists
+    REVIEW = "review"  # work through the CLP's review queue (conflicts, people not on the register)
 
 
-_FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ}
+_FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,
+          Permission.SYNC}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Volunteers see the electors of the lists they hold now, nothing wider.
     Role.CANVASSER: frozenset(_FIELD),
     Role.PHONE_BANKER: frozenset(_FIELD),
     Role.CLP_ADMIN: frozenset(
-        _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ}
+        _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW}
     ),
     # Members' details, for their own CLP only; no canvass data.
     Role.MEMBERSHIP_SECRETARY: frozenset(

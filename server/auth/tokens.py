@@ -36,18 +36,22 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def device_for_request() -> Device:
-    """The live device behind this request's token, or the precise reason there is none."""
+def device_for_request(*, allow_revoked: bool = False) -> Device:
+    """The live device behind this request's token, or the precise reason there is none.
+
+    ``allow_revoked`` admits a revoked device or a deactivated user (sync only), so the device can
+    hand over what it recorded while its access was valid and be told to wipe.
+    """
     token = bearer_token()
     device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
     if device is None:
         raise NotAuthenticated("This token is not recognised. Log in again.")
-    if device.revoked_at is not None:
+    if device.revoked_at is not None and not allow_revoked:
         raise DeviceRevoked(details={"revoked_at": device.revoked_at.isoformat(), "reason": device.revoked_reason})
     now = utcnow()
     if device.token_expires_at <= now:
         raise TokenExpired(details={"expired_at": device.token_expires_at.isoformat()})
-    if not device.user.active:
+    if not device.user.active and not allow_revoked:
         raise AccountDisabled()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now

@@ -7,11 +7,13 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from server.cli.demo import demo_command
     from server.cli.register import register_cli
+    from server.cli.sync import sync_cli
     from server.cli.users import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(register_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(sync_cli)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from server.jobs import housekeeping
+from server.services import sync
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 JOBS: list[tuple[Callable[[], object], dict]] = [
     (housekeeping.prune_login_attempts, {"trigger": "interval", "hours": 1}),
     (housekeeping.revoke_expired_devices, {"trigger": "interval", "minutes": 15}),
+    # Large catch-ups leave their electors queued; fold them soon after.
+    (sync.reconcile_queued, {"trigger": "interval", "minutes": 1}),
+    (sync.purge_stale_storage, {"trigger": "interval", "hours": 6}),
 ]
 
 

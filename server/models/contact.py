@@ -30,6 +30,7 @@ class RecordKind(str, enum.Enum):
     RECORD = "record"
     CORRECTION = "correction"
     RETRACTION = "retraction"
+    RESOLUTION = "resolution"  # a CLP admin's decision on a conflict: settles the intention, is not a contact
 
 
 class RecordSource(str, enum.Enum):

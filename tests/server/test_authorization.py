@@ -169,14 +169,14 @@ def test_each_role_sees_its_own_devices_and_admins_see_their_scope(client, world
 
 
 def test_every_api_route_requires_a_token_except_the_public_ones(app, client):
-    public = {"/api/v1/health", "/api/v1/openapi.json", "/api/v1/auth/login"}
+    public = {"/api/v1/health", "/api/v1/openapi.json", "/api/v1/auth/login", "/api/v1/sync/hello"}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule in public:
             continue
         url = rule.rule.replace("<int:", "<").replace("<uuid:", "<")
         url = url.replace("<region_id>", "1").replace("<constituency_id>", "1").replace("<ward_id>", "1")
         url = url.replace("<polling_district_id>", "1").replace("<elector_id>", "1").replace("<campaign_id>", "1")
-        url = url.replace("<device_id>", "00000000-0000-0000-0000-000000000000")
+        url = url.replace("<device_id>", "00000000-0000-0000-0000-000000000000").replace("<item_id>", "1")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(url, method=method)
             assert response.status_code == 401, f"{method} {url} answered {response.status_code}"

@@ -1,0 +1,45 @@
+"""Sync protocol v1 over HTTP (docs/sync-protocol.md). The views only authenticate and hand over."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+
+from server.api.common import blueprint, errors
+from server.auth import Permission, authorize, current_principal, public
+from server.errors import BadRequest, PayloadTooLarge
+from server.schemas import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema, SyncHelloSchema
+from server.services import sync
+
+blp = blueprint("sync", "/sync", "Sync protocol v1")
+
+
+@blp.route("/hello")
+@public
+@blp.response(200, SyncHelloSchema)
+def hello():
+    """Protocol versions, limits, retention and the server's clock."""
+    return sync.hello()
+
+
+@blp.route("/push", methods=["POST"])
+@authorize(Permission.SYNC, allow_revoked=True)
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
+@blp.response(200, PushResponseSchema)
+@errors(blp, 400, 401, 403, 413, 422)
+def push():
+    """Deliver mutations from the outbox; one result per mutation, in order."""
+    if (request.content_length or 0) > current_app.config["SYNC_MAX_PUSH_BYTES"]:
+        raise PayloadTooLarge(details={"max_push_bytes": current_app.config["SYNC_MAX_PUSH_BYTES"]})
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("The body must be JSON (Content-Type: application/json).")
+    return sync.push(current_principal(), g.device, body)
+
+
+@blp.route("/pull")
+@authorize(Permission.SYNC, allow_revoked=True)
+@blp.arguments(PullArgsSchema, location="query")
+@blp.response(200, PullResponseSchema)
+@errors(blp, 401, 422)
+def pull(args):
+    """The next page of what this device should hold, or a wipe or reset instruction."""
+    return sync.pull(current_principal(), g.device, **args)
