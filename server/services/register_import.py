@@ -831,6 +831,11 @@ def _import(parsed: ParsedRegister, constituency: Constituency, summary: ImportS
         for batch in (rewritten, kept):
             if batch:
                 db.session.execute(update(Property), batch)
+        # Devices holding these properties must fetch them again (sync compares versions).
+        changed = [fp.existing_id for fp, _ in prop_updates]
+        for start in range(0, len(changed), 1000):
+            db.session.execute(update(Property).where(Property.id.in_(changed[start:start + 1000]))
+                               .values(version=Property.version + 1))
 
     if adds:
         db.session.execute(insert(Elector).execution_options(render_nulls=True), [{

@@ -248,6 +248,7 @@ def test_properties_are_matched_by_uprn_and_flats_walk_together_in_number_order(
     assert (summary.unchanged, summary.properties_added, summary.properties_updated) == (1, 0, 1)
     moved = db.session.get(Property, jones_home)
     assert moved.address_lines == ["14A High Street", "Elmford"] and moved.uprn == "100023336956"
+    assert moved.version == 2, "phones holding the property must fetch the corrected address"
 
 
 def test_polling_districts_the_constituency_lacks_are_refused_unless_asked_to_create_them(app, tmp_path):
