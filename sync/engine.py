@@ -11,6 +11,7 @@ commits late is simply seen by the next pull: nothing can be skipped.
 """
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from sync.store import (
 )
 
 ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3}
+DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
 
 
@@ -58,6 +60,40 @@ class _Decision:
     review: ReviewRequest | None = None
     elector_id: int | None = None
     constituency_id: int | None = None
+    reason: str | None = None
+
+
+def new_token() -> int:
+    return secrets.randbits(62)
+
+
+def suppression_applies(active: list[tuple[str, str]], channel: str | None) -> bool:
+    """Whether any of an elector's active suppressions (kind, channel) stops contact on ``channel``.
+
+    ``channel`` None means every channel: an erasure or an all-channel objection always applies.
+    """
+    return any(kind == "erasure" or chan == "all" or (channel is not None and chan == channel)
+               for kind, chan in active)
+
+
+def answer_problem(question: dict, value) -> str | None:
+    """Why an answer does not fit its question's kind and options, or None if it does."""
+    kind, options = question["kind"], question.get("options")
+    codes = {o["code"] for o in options} if isinstance(options, list) else set()
+    if kind == "yes_no" and not isinstance(value, bool):
+        return "answer true or false."
+    if kind == "choice" and (not isinstance(value, str) or (codes and value not in codes)):
+        return f"choose one of {', '.join(sorted(codes))}."
+    if kind == "multi_choice" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+                                   or (codes and not set(value) <= codes)):
+        return f"choose from {', '.join(sorted(codes))}."
+    if kind == "scale":
+        low, high = (options or {}).get("min", 0), (options or {}).get("max", 10)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            return f"a whole number from {low} to {high}."
+    if kind == "text" and (not isinstance(value, str) or len(value) > 500):
+        return "text of at most 500 characters."
+    return None
 
 
 def encode_cursor(storage_id: uuid.UUID, token: int) -> str:
@@ -151,8 +187,9 @@ class SyncEngine:
             mutation, errors = parse_mutation(raw)
             if mutation is None:
                 raw = raw if isinstance(raw, dict) else {}
-                results[index] = Result(str(raw.get("id")), raw.get("seq") if isinstance(raw.get("seq"), int) else None,
-                                        Status.REJECTED, errors.fields)
+                raw_id, raw_seq = raw.get("id"), raw.get("seq")
+                results[index] = Result(str(raw_id) if raw_id is not None else None,
+                                        raw_seq if isinstance(raw_seq, int) else None, Status.REJECTED, errors.fields)
             else:
                 parsed.append((index, mutation))
 
@@ -160,7 +197,7 @@ class SyncEngine:
             now = self.store.now()
             clock = ClockReading.estimate(now, device_time)
             storage = self.store.storage(ctx.device_id, storage_id) or StorageState(ctx.device_id, storage_id)
-            fresh = self._answer_replays(parsed, results)
+            fresh, repeats = self._answer_replays(parsed, results)
             decisions = self._decide(ctx, fresh, clock, now)
             receipts = [Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash,
                                 d.details) for (_, m), d in zip(fresh, decisions)]
@@ -181,6 +218,11 @@ class SyncEngine:
                     reviews.append(decision.review)
                 if decision.elector_id is not None and decision.status in (Status.APPLIED, Status.CONFLICT):
                     touched.add(decision.elector_id)
+            for index, mutation in repeats:  # the same id twice in one batch: answered like a resend
+                first = next(r for r in results if r is not None and r.id == str(mutation.id))
+                receipt = Receipt(mutation.id, ctx.device_id, first.seq, first.status.value,
+                                  next(m.content_hash for _, m in fresh if m.id == mutation.id), first.details)
+                results[index] = self._replay(mutation, receipt)
             if contacts:
                 self.store.insert_contacts(contacts)
             if reviews:
@@ -197,23 +239,21 @@ class SyncEngine:
             "clock": {"offset_seconds": round(clock.offset.total_seconds(), 3), "skewed": clock.skewed},
         }
 
-    def _answer_replays(self, parsed: list[tuple[int, Mutation]], results: list) -> list[tuple[int, Mutation]]:
-        """Answer mutations already processed (by id); return the ones that are new."""
+    def _answer_replays(self, parsed: list[tuple[int, Mutation]], results: list):
+        """Answer mutations already processed (by id). Return the new ones, and repeats of a new id
+        within this batch (answered once the first copy is decided)."""
         known = self.store.receipts([m.id for _, m in parsed]) if parsed else {}
-        fresh, in_batch = [], {}
+        fresh, repeats, seen = [], [], set()
         for index, mutation in parsed:
             receipt = known.get(mutation.id)
             if receipt is not None:
                 results[index] = self._replay(mutation, receipt)
-            elif mutation.id in in_batch:  # the same id twice in one batch
-                first = in_batch[mutation.id]
-                same = first.content_hash == mutation.content_hash
-                results[index] = Result(str(mutation.id), mutation.seq, Status.DUPLICATE if same else Status.ID_REUSED,
-                                        None if same else {"message": "This id was used earlier in the same batch."})
+            elif mutation.id in seen:
+                repeats.append((index, mutation))
             else:
-                in_batch[mutation.id] = mutation
+                seen.add(mutation.id)
                 fresh.append((index, mutation))
-        return fresh
+        return fresh, repeats
 
     @staticmethod
     def _replay(mutation: Mutation, receipt: Receipt) -> Result:
@@ -269,8 +309,7 @@ class SyncEngine:
             return _Decision(Status.FORBIDDEN, {"reason": "access_withdrawn",
                                                 "access_ended_at": ctx.access_until.isoformat()})
         channel = m.data.get("channel")
-        active = suppressions.get(elector.id, [])
-        if any(kind == "erasure" or chan in ("all", channel) for kind, chan in active):
+        if suppression_applies(suppressions.get(elector.id, []), {"door": "door", "phone": "phone"}.get(channel)):
             # Suppression wins: nothing personal about this contact is stored.
             return _Decision(Status.SUPPRESSED)
         if m.type == MutationType.ELECTOR_UPDATE:
@@ -320,9 +359,14 @@ class SyncEngine:
                 problems["data.intention"] = ["A voting intention is recorded only when you spoke to the elector."]
             if strength is not None and strength not in campaign.strengths:
                 problems["data.strength"] = ["Not a strength code of this campaign."]
-            unknown = sorted(set(m.data.get("survey_answers") or {}) - set(campaign.questions))
+            answers = m.data.get("survey_answers") or {}
+            unknown = sorted(set(answers) - set(campaign.questions))
             if unknown:
                 problems["data.survey_answers"] = [f"Not questions of this campaign: {', '.join(unknown)}."]
+            wrong = [f"{key}: {message}" for key, value in sorted(answers.items()) if key in campaign.questions
+                     and (message := answer_problem(campaign.questions[key], value))]
+            if wrong:
+                problems.setdefault("data.survey_answers", []).extend(wrong)
         return meaning, problems
 
     def _check_intention_conflict(self, decision: _Decision, row: ContactRow, contacts: list) -> None:
@@ -344,7 +388,8 @@ class SyncEngine:
     def _decide_update(self, ctx, m: Mutation, elector, at: datetime, now: datetime) -> _Decision:
         changes = m.data["changes"]
         field_name = next((name for name in changes if name == "phone"), None)
-        decision = _Decision(Status.APPLIED, elector_id=elector.id, constituency_id=elector.constituency_id)
+        decision = _Decision(Status.APPLIED, elector_id=elector.id, constituency_id=elector.constituency_id,
+                             reason=m.data.get("reason"))
         decision.changes = tuple(
             ElectorChange(m.id, elector.id, name, changes[name], m.base_version, at, now, ctx.user_id, ctx.device_id)
             for name in sorted(changes)
@@ -364,11 +409,15 @@ class SyncEngine:
         return decision
 
     def _apply_changes(self, decision: _Decision, ctx: DeviceContext) -> None:
+        """Effects beyond the contact record itself. An objection, however recorded, becomes a suppression."""
         for change in decision.changes:
             self.store.apply_change(change)
             if change.field == "do_not_contact":
                 self.store.suppress(change.elector_id, decision.constituency_id,
-                                    "Asked not to be contacted (recorded on the doorstep).", ctx.user_id)
+                                    decision.reason or DOORSTEP_OBJECTION, ctx.user_id)
+        if decision.contact is not None and decision.contact.meaning == "do_not_contact":
+            self.store.suppress(decision.contact.elector_id, decision.contact.constituency_id,
+                                decision.contact.notes or DOORSTEP_OBJECTION, ctx.user_id)
 
     # ------------------------------------------------------------------------------- reconciliation
     def _reconcile_after_push(self, elector_ids: set[int]) -> None:
@@ -401,7 +450,7 @@ class SyncEngine:
                 # A pull from nothing: the device holds nothing, whatever we thought before.
                 storage = storage or StorageState(ctx.device_id, storage_id)
                 self.store.forget_holdings(ctx.device_id, storage_id)
-                storage.acked_token, storage.pending_token = storage.acked_token + 1, None
+                storage.acked_token, storage.pending_token = new_token(), None
             else:
                 reason = self._check_cursor(storage, storage_id, cursor, now)
                 if reason:
@@ -414,8 +463,8 @@ class SyncEngine:
                 storage.pending_token = None
             page, has_more = self._page(ctx, storage_id, limit, now)
             if page:
-                storage.pending_token = storage.acked_token + 1
-                token = storage.pending_token
+                # Random, so a page sent to one tab can never be confirmed by another tab's cursor.
+                storage.pending_token = token = new_token()
             else:
                 token = storage.acked_token
             storage.last_pull_at = now

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.engine import suppression_applies
 from sync.fold import ContactEvent, ElectorState, FlagEvent
 from sync.store import (
     CampaignInfo,
@@ -188,9 +189,7 @@ class MemoryStore(Store):
 
     def entitlement(self, user_id, now):
         ent = Entitlement()
-        suppressed = {s["elector_id"]: s["kind"] for s in self.world.suppressions}
-        phones: set[int] = set()
-        electors: set[int] = set()
+        channels: dict[int, set[str]] = {}  # elector -> how this user reaches them
         for a in self.world.assignments.values():
             if user_id not in a.user_ids or not (a.starts_at <= now < a.ends_at):
                 continue
@@ -198,18 +197,22 @@ class MemoryStore(Store):
             ent.versions[("campaign", a.campaign_id)] = self.world.campaigns[a.campaign_id][1].get("version", 1)
             for pid in a.property_ids:
                 ent.versions[("property", pid)] = self.world.properties[pid]["version"]
-                electors |= {e["id"] for e in self.world.electors.values() if e["property_id"] == pid}
+                for e in self.world.electors.values():
+                    if e["property_id"] == pid:
+                        channels.setdefault(e["id"], set()).add("door")
             for eid in a.elector_ids:
-                electors.add(eid)
-                phones.add(eid)
+                channels.setdefault(eid, set()).add("phone" if a.kind == "call" else "door")
                 pid = self.world.electors[eid]["property_id"]
                 ent.versions[("property", pid)] = self.world.properties[pid]["version"]
-        for eid in electors:
+        active: dict[int, list] = {}
+        for s in self.world.suppressions:
+            active.setdefault(s["elector_id"], []).append((s["kind"], s["channel"]))
+        for eid, ways in channels.items():
             elector = self.world.electors[eid]
-            if eid in suppressed:
-                ent.suppressed[eid] = suppressed[eid]
+            if all(suppression_applies(active.get(eid, []), way) for way in ways):
+                ent.suppressed[eid] = "erasure" if any(k == "erasure" for k, _ in active[eid]) else "do_not_contact"
             elif elector["status"] == "current":
-                ent.versions[("elector", eid)] = elector["version"] * 2 + (1 if eid in phones else 0)
+                ent.versions[("elector", eid)] = elector["version"] * 2 + (1 if "phone" in ways else 0)
         return ent
 
     def holdings(self, device_id, storage_id):
@@ -252,7 +255,7 @@ class MemoryStore(Store):
             out = {}
             for i in ids:
                 e = self.world.electors[i]
-                body = {k: e[k] for k in ("id", "property_id", "elector_number", "surname", "forenames")}
+                body = {k: e[k] for k in ("id", "property_id", "elector_number", "surname", "forenames", "version")}
                 if ent.versions.get(("elector", i), 0) % 2:
                     body["phone"] = e["phone"]
                 out[i] = body

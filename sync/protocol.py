@@ -56,7 +56,7 @@ class Mutation:
 
 @dataclass
 class Result:
-    id: str
+    id: str | None
     seq: int | None
     status: Status
     details: Any = None

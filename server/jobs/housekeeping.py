@@ -1,13 +1,17 @@
-"""Housekeeping that keeps personal data from lingering: old login attempts, long-expired tokens."""
+"""Housekeeping that keeps personal data from lingering: old login attempts.
+
+An expired token is not a revocation: its device keeps its outbox and logs in again, whereas a
+revoked device is told to wipe. So expiry is never turned into revocation here.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
 from server.extensions import db
-from server.models import Device, LoginAttempt
+from server.models import LoginAttempt
 from server.orm import utcnow
 
 
@@ -18,14 +22,3 @@ def prune_login_attempts() -> int:
     db.session.commit()
     return result.rowcount
 
-
-def revoke_expired_devices() -> int:
-    """Mark devices whose token expired as revoked, so device lists and monitoring tell the truth."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Device)
-        .where(Device.revoked_at.is_(None), Device.token_expires_at <= now)
-        .values(revoked_at=now, revoked_reason="expired")
-    )
-    db.session.commit()
-    return result.rowcount

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 # (job, trigger arguments). Later issues add theirs here.
 JOBS: list[tuple[Callable[[], object], dict]] = [
     (housekeeping.prune_login_attempts, {"trigger": "interval", "hours": 1}),
-    (housekeeping.revoke_expired_devices, {"trigger": "interval", "minutes": 15}),
     # Large catch-ups leave their electors queued; fold them soon after.
     (sync.reconcile_queued, {"trigger": "interval", "minutes": 1}),
     (sync.purge_stale_storage, {"trigger": "interval", "hours": 6}),

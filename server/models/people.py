@@ -73,7 +73,7 @@ class Device(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     revoked_reason: Mapped[str | None] = mapped_column(String(32))  # "logout", "admin", "user_deactivated"
-    # Set when the device confirms it has wiped its local personal data after a revocation.
+    # When the server first told this (revoked) device to wipe its local personal data.
     wiped_at: Mapped[datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship(back_populates="devices", foreign_keys=[user_id])

@@ -35,8 +35,9 @@ class DeviceStorage(db.Model):
     device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("device.id"), primary_key=True)
     storage_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
-    acked_token: Mapped[int] = mapped_column(default=0)
-    pending_token: Mapped[int | None] = mapped_column()
+    # Random 62-bit page tokens (see sync.engine.new_token).
+    acked_token: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    pending_token: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # The page sent but not yet confirmed: [[entity, id, version or null], ...].
     pending: Mapped[list] = mapped_column(default=list)
     clock_offset_seconds: Mapped[float] = mapped_column(default=0.0)

@@ -72,7 +72,12 @@ def push(principal: Principal, device: Device, body) -> dict:
 
 def pull(principal: Principal, device: Device, *, storage_id, cursor, limit) -> dict:
     ctx = device_context(principal, device)
-    return with_retry(lambda: engine().pull(ctx, storage_id=storage_id, cursor=cursor, limit=limit))
+    response = with_retry(lambda: engine().pull(ctx, storage_id=storage_id, cursor=cursor, limit=limit))
+    if response["wipe"] and device.wiped_at is None:
+        # Admins see when a lost phone was told to forget its data.
+        device.wiped_at = response["server_time"]
+        db.session.commit()
+    return response
 
 
 def electors_with_events() -> list[int]:

@@ -39,6 +39,7 @@ from server.models import (
     SyncReceipt,
 )
 from server.orm import utcnow
+from sync.engine import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
 from sync.store import CampaignInfo, ElectorInfo, Entitlement, Receipt, StorageState, Store
@@ -270,10 +271,13 @@ class SqlStore(Store):
         return (select(Assignment.id).join(AssignmentUser, AssignmentUser.assignment_id == Assignment.id)
                 .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= now, Assignment.ends_at > now))
 
-    def _call_electors(self, user_id, now):
+    def _listed_electors(self, user_id, now, kind: AssignmentKind):
         return (select(AssignmentItem.elector_id).join(Assignment, Assignment.id == AssignmentItem.assignment_id)
                 .where(AssignmentItem.assignment_id.in_(self._active_assignments(user_id, now)),
-                       Assignment.kind == AssignmentKind.CALL, AssignmentItem.elector_id.is_not(None)))
+                       Assignment.kind == kind, AssignmentItem.elector_id.is_not(None)))
+
+    def _call_electors(self, user_id, now):
+        return self._listed_electors(user_id, now, AssignmentKind.CALL)
 
     def entitlement(self, user_id, now):
         ent = Entitlement()
@@ -285,26 +289,33 @@ class SqlStore(Store):
             ent.versions[("campaign", c_id)] = c_version
         walked = select(AssignmentItem.property_id).where(AssignmentItem.assignment_id.in_(active),
                                                           AssignmentItem.property_id.is_not(None))
-        listed = select(AssignmentItem.elector_id).where(AssignmentItem.assignment_id.in_(active),
-                                                         AssignmentItem.elector_id.is_not(None))
         called = set(self.session.scalars(self._call_electors(user_id, now)))
+        listed_on_walks = set(self.session.scalars(self._listed_electors(user_id, now, AssignmentKind.WALK)))
+        reachable = or_(Elector.property_id.in_(walked), Elector.id.in_(select(AssignmentItem.elector_id).where(
+            AssignmentItem.assignment_id.in_(active), AssignmentItem.elector_id.is_not(None))))
         electors = self.session.execute(
-            select(Elector.id, Elector.version, Elector.status, Elector.property_id)
-            .where(or_(Elector.property_id.in_(walked), Elector.id.in_(listed)))).all()
-        suppressed = dict(self.session.execute(
-            select(Suppression.elector_id, Suppression.kind)
-            .where(Suppression.lifted_at.is_(None),
-                   Suppression.elector_id.in_(select(Elector.id).where(
-                       or_(Elector.property_id.in_(walked), Elector.id.in_(listed))))))
-            .all())
-        property_ids = set(self.session.scalars(walked))
+            select(Elector.id, Elector.version, Elector.status, Elector.property_id).where(reachable)).all()
+        suppressions: dict[int, list] = {}
+        for elector_id, kind, channel in self.session.execute(
+                select(Suppression.elector_id, Suppression.kind, Suppression.channel)
+                .where(Suppression.lifted_at.is_(None), Suppression.elector_id.in_(select(Elector.id).where(reachable)))):
+            suppressions.setdefault(elector_id, []).append((kind.value, channel.value))
+        walked_ids = set(self.session.scalars(walked))
+        property_ids = set(walked_ids)
         for e in electors:
-            if e.id in suppressed:
-                ent.suppressed[e.id] = suppressed[e.id].value
+            ways = set()
+            if e.property_id in walked_ids:
+                ways.add("door")
+            if e.id in listed_on_walks:
+                ways.add("door")
+            if e.id in called:
+                ways.add("phone")
+            active_here = suppressions.get(e.id, [])
+            if all(suppression_applies(active_here, way) for way in ways):
+                ent.suppressed[e.id] = "erasure" if any(k == "erasure" for k, _ in active_here) else "do_not_contact"
             elif e.status == ElectorStatus.CURRENT:
-                ent.versions[("elector", e.id)] = e.version * 2 + (1 if e.id in called else 0)
-                if e.id in called:
-                    property_ids.add(e.property_id)
+                ent.versions[("elector", e.id)] = e.version * 2 + (1 if "phone" in ways else 0)
+                property_ids.add(e.property_id)
         for p_id, p_version in self.session.execute(select(Property.id, Property.version)
                                                     .where(Property.id.in_(property_ids))):
             ent.versions[("property", p_id)] = p_version
@@ -373,7 +384,7 @@ class SqlStore(Store):
             out = {}
             for e in rows:
                 body = {"id": e.id, "property_id": e.property_id, "elector_number": e.elector_number,
-                        "surname": e.surname, "forenames": e.forenames}
+                        "surname": e.surname, "forenames": e.forenames, "version": e.version}
                 if e.id in called:  # phone numbers only where the volunteer is to call
                     body["phone"] = e.phone
                 out[e.id] = body

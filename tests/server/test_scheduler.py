@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.jobs import housekeeping
 from server.jobs.scheduler import JOBS, build_scheduler
-from server.models import Device, LoginAttempt, Role
+from server.models import LoginAttempt
 from server.orm import utcnow
-from tests.factories import login, make_world
 
 
 def test_the_scheduler_registers_every_job_once(app):
@@ -35,14 +34,3 @@ def test_old_login_attempts_are_forgotten_and_recent_ones_kept(app):
     assert housekeeping.prune_login_attempts() == 1
     assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 1
 
-
-def test_devices_whose_token_expired_are_marked_revoked(client):
-    make_world()
-    login(client, Role.CANVASSER)
-    login(client, Role.PHONE_BANKER)
-    first = db.session.scalars(select(Device)).first()
-    first.token_expires_at = utcnow() - timedelta(minutes=1)
-    db.session.commit()
-    assert housekeeping.revoke_expired_devices() == 1
-    db.session.refresh(first)
-    assert first.revoked_reason == "expired"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import AuditEvent, ContactRecord, ElectorState, Role
+from server.models import AuditEvent, ContactRecord, Device, ElectorState, Role
 from tests.factories import bearer, login, make_world
 
 NOW = datetime.now(timezone.utc)
@@ -156,6 +156,8 @@ def test_a_revoked_phone_hands_over_its_earlier_records_and_is_told_to_wipe(clie
     body = phone.push([earlier, later]).get_json()
     assert [r["status"] for r in body["results"]] == ["applied", "forbidden"]
     assert phone.pull().get_json()["wipe"] is True
+    db.session.expire_all()
+    assert db.session.get(Device, uuid.UUID(phone.device_id)).wiped_at is not None, "admins see the wipe was sent"
     # Every other route still refuses the revoked token.
     assert client.get("/api/v1/me", headers=bearer(phone.token)).status_code == 401
 

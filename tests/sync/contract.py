@@ -164,7 +164,7 @@ class ContractStories:
         a.sync_down()
         b.sync_down()
         seen = a.local[("elector", target)]
-        base = harness.engine.store.electors({target})[target].version
+        base = seen["version"]  # the elector version the phone saw, as it will send it
         assert "phone" not in seen  # walk lists carry no phone numbers
         first = a.mutation("elector_update", {"elector_id": target, "changes": {"phone": "07700900001"}},
                            base_version=base)
@@ -305,6 +305,52 @@ class ContractStories:
         phone.sync_down()
         phone.push([phone.contact(e, street["campaign"], "NH") for e in street["electors"]])
         assert phone.pull()["changes"] == []
+
+    def test_a_do_not_contact_outcome_on_the_doorstep_suppresses_the_elector_everywhere(self, harness, street):
+        colleague = harness.user(street["clp"])
+        harness.assign(street["campaign"], "walk", [colleague], properties=street["props"])
+        first, second = phone_for(harness, street["canvasser"]), phone_for(harness, colleague)
+        second.sync_down()
+        target = street["electors"][1]
+        assert first.push([first.contact(target, street["campaign"], "DNC")]) == ["applied"]
+        second.pull()
+        assert target not in second.electors()
+        assert second.push([second.contact(target, street["campaign"], "SPOKE", "LAB")]) == ["suppressed"]
+
+    def test_a_phone_only_objection_keeps_the_door_but_not_the_call_list(self, harness, street):
+        target = street["electors"][0]
+        banker = harness.user(street["clp"])
+        harness.assign(street["campaign"], "call", [banker], electors=[target])
+        caller, walker = phone_for(harness, banker), phone_for(harness, street["canvasser"])
+        harness.suppress_channel(target, "phone")
+        caller.sync_down()
+        walker.sync_down()
+        assert target not in caller.electors() and target in walker.electors()
+        assert caller.push([caller.contact(target, street["campaign"], "NA", channel="phone")]) == ["suppressed"]
+        assert walker.push([walker.contact(target, street["campaign"], "NH")]) == ["applied"]
+
+    def test_a_repeated_id_in_one_batch_gets_the_same_answer_as_its_first_copy(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        bad = phone.contact(street["electors"][0], street["campaign"], "NOT_A_CODE")
+        assert phone.push([bad, bad]) == ["rejected", "rejected"]
+
+    def test_survey_answers_must_fit_their_question(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        wrong = phone.contact(street["electors"][0], street["campaign"], "SPOKE", "LAB",
+                              survey_answers={"postal_vote": "maybe"})
+        right = phone.contact(street["electors"][1], street["campaign"], "SPOKE", "LAB",
+                              survey_answers={"postal_vote": True})
+        response = harness.engine.push(phone.device, phone.body([wrong, right]))
+        assert [r["status"] for r in response["results"]] == ["rejected", "applied"]
+        assert response["results"][0]["details"] == {"data.survey_answers": ["postal_vote: answer true or false."]}
+
+    def test_a_second_tab_cannot_confirm_a_page_it_never_received(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        first_tab = harness.engine.pull(phone.device, storage_id=phone.storage_id, cursor=None, limit=5)
+        second_tab = harness.engine.pull(phone.device, storage_id=phone.storage_id, cursor=None, limit=5)
+        assert first_tab["cursor"] != second_tab["cursor"]
+        stale = harness.engine.pull(phone.device, storage_id=phone.storage_id, cursor=first_tab["cursor"])
+        assert stale["reset_required"] is True and stale["reason"] == "stale_cursor"
 
     # ------------------------------------------------------------------------------------- envelope
     def test_requests_the_engine_cannot_accept_are_refused_whole(self, harness, street):

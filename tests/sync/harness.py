@@ -80,6 +80,10 @@ class Harness(ABC):
     def suppress(self, elector: int, kind: str = "do_not_contact") -> None: ...
 
     @abstractmethod
+    def suppress_channel(self, elector: int, channel: str) -> None:
+        """An objection to one channel only (e.g. "don't phone me")."""
+
+    @abstractmethod
     def rename(self, elector: int, surname: str) -> None:
         """A register change to an elector (bumps its version)."""
 
@@ -151,6 +155,9 @@ class MemoryHarness(Harness):
 
     def suppress(self, elector, kind="do_not_contact"):
         self.store.add_suppression(elector, kind)
+
+    def suppress_channel(self, elector, channel):
+        self.store.add_suppression(elector, "do_not_contact", channel)
 
     def rename(self, elector, surname):
         record = self.store.world.electors[elector]

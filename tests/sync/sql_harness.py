@@ -29,6 +29,7 @@ from server.models import (
     Role,
     SurveyQuestion,
     Suppression,
+    SuppressionChannel,
     SuppressionKind,
     User,
     Ward,
@@ -125,6 +126,13 @@ class SqlHarness(Harness):
         e = db.session.get(Elector, elector)
         db.session.add(Suppression(constituency_id=e.constituency_id, elector_id=elector, kind=SuppressionKind(kind),
                                    reason="Asked by letter", source="elector_request"))
+        db.session.commit()
+
+    def suppress_channel(self, elector, channel):
+        e = db.session.get(Elector, elector)
+        db.session.add(Suppression(constituency_id=e.constituency_id, elector_id=elector,
+                                   kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel(channel),
+                                   reason="No phone calls, please", source="elector_request"))
         db.session.commit()
 
     def rename(self, elector, surname):
