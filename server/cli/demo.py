@@ -31,6 +31,7 @@ def demo_command(seed: int, electors: int, reset: bool, if_empty: bool, force: b
         raise click.UsageError("--reset deletes everything and --if-empty keeps it; choose one.")
     if if_empty and demo.rows_present():
         click.echo("The database already holds data; leaving it as it is (flask demo --reset rebuilds it).")
+        _print_logins(demo.existing_logins())
         return
     started = time.monotonic()
     try:
@@ -45,11 +46,17 @@ def demo_command(seed: int, electors: int, reset: bool, if_empty: bool, force: b
 
     click.echo(f"Built the Groundwork demo (seed {summary.seed}) in {elapsed:.1f}s.")
     click.echo("")
-    click.echo(f"Logins (every demo account's password is {demo.DEMO_PASSWORD!r}):")
-    width = max(len(login.email) for login in summary.logins)
-    for login in summary.logins:
-        click.echo(f"  {login.role:<21} {login.email:<{width}}  {login.password}  {login.scope}")
-    click.echo("")
+    _print_logins(summary.logins)
     click.echo("Contents:")
     for name, count in summary.counts.items():
         click.echo(f"  {name.replace('_', ' '):<28} {count:>8,}")
+
+
+def _print_logins(logins: list) -> None:
+    if not logins:
+        return
+    click.echo(f"Logins (every demo account's password is {demo.DEMO_PASSWORD!r}):")
+    width = max(len(login.email) for login in logins)
+    for login in logins:
+        click.echo(f"  {login.role:<21} {login.email:<{width}}  {login.password}  {login.scope}")
+    click.echo("")

@@ -1111,4 +1111,30 @@ def build_demo(*, seed: int = 1, electors: int = DEFAULT_ELECTORS, reset: bool =
     except BaseException:
         db.session.rollback()
         raise
+    # The history was written directly, so fold it into each elector's derived state, as sync would.
+    from server.services import sync
+
+    sync.rebuild()
     return summary
+
+
+def existing_logins() -> list[DemoLogin]:
+    """The per-role demo logins already in the database, for `flask demo --if-empty` to show again."""
+    from sqlalchemy import select
+
+    from server.models import Constituency, Region, User
+
+    users = db.session.scalars(select(User).where(User.email.in_(
+        [f"{role.value}@{DEMO_EMAIL_DOMAIN}" for role in Role])).order_by(User.id))
+    logins = []
+    for user in users:
+        if user.constituency_id:
+            c = db.session.get(Constituency, user.constituency_id)
+            scope = f"CLP {c.name} ({c.code})"
+        elif user.region_id:
+            r = db.session.get(Region, user.region_id)
+            scope = f"region {r.name} ({r.code})"
+        else:
+            scope = "the nation"
+        logins.append(DemoLogin(user.role.value, user.email, DEMO_PASSWORD, scope))
+    return logins

@@ -148,6 +148,7 @@ def test_the_demo_refuses_to_overwrite_a_database_that_has_data(runner, app):
 
     skipped = runner.invoke(args=["demo", "--electors", SMALL, "--if-empty"])
     assert skipped.exit_code == 0 and "leaving it" in skipped.output
+    assert "canvasser@demo.groundwork.test" in skipped.output, "make run shows the logins every time"
 
     assert (count(Elector), count(ContactRecord)) == (electors, records)
     assert count(Campaign) == 1
@@ -315,3 +316,16 @@ def test_the_default_demo_builds_quickly(runner):
     assert result.exit_code == 0, result.output
     assert count(Elector) == 40_000
     assert time.monotonic() - started < 60
+
+
+def test_the_demo_history_is_folded_into_each_electors_state(runner, app):
+    from sqlalchemy import func, select
+
+    from server.extensions import db
+    from server.models import ElectorState
+
+    build(runner)
+    contacted = db.session.scalar(select(func.count(func.distinct(ContactRecord.elector_id))))
+    assert contacted > 0
+    assert count(ElectorState) == contacted
+    assert db.session.scalar(select(func.count()).select_from(ElectorState).where(ElectorState.intention.is_not(None))) > 0
