@@ -4,10 +4,11 @@ It lives outside server.models so that server.extensions can import it without i
 """
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Date, DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, Date, DateTime, Enum, MetaData, TypeDecorator, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -49,6 +50,11 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def str_enum(cls: type[enum.Enum], length: int = 32) -> Enum:
+    """A Python enum stored as its value in a plain string column (no database enum type to migrate)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members])
 
 
 class Base(DeclarativeBase):

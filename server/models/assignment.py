@@ -8,11 +8,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
 
 class AssignmentKind(str, enum.Enum):
@@ -27,7 +27,7 @@ class Assignment(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
     kind: Mapped[AssignmentKind] = mapped_column(
-        Enum(AssignmentKind, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+        str_enum(AssignmentKind, 8)
     )
     name: Mapped[str] = mapped_column(String(160))
     starts_at: Mapped[datetime] = mapped_column()

@@ -8,15 +8,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class CampaignKind(str, enum.Enum):
@@ -54,7 +51,7 @@ class Campaign(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
-    kind: Mapped[CampaignKind] = mapped_column(_enum(CampaignKind))
+    kind: Mapped[CampaignKind] = mapped_column(str_enum(CampaignKind, 32))
     starts_on: Mapped[date] = mapped_column()
     ends_on: Mapped[date] = mapped_column()
     # Null: a national campaign every CLP works on. Otherwise the one CLP running a local drive.
@@ -78,12 +75,12 @@ class CampaignCode(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
-    code_set: Mapped[CodeSet] = mapped_column(_enum(CodeSet))
+    code_set: Mapped[CodeSet] = mapped_column(str_enum(CodeSet, 32))
     code: Mapped[str] = mapped_column(String(32))
     label: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(default=0)
     # Outcomes only: the engine's meaning, and the channels the outcome applies to ("door", "phone").
-    meaning: Mapped[OutcomeMeaning | None] = mapped_column(_enum(OutcomeMeaning))
+    meaning: Mapped[OutcomeMeaning | None] = mapped_column(str_enum(OutcomeMeaning, 32))
     channels: Mapped[list] = mapped_column(default=list)
     # Intentions only: a party colour for the UI, e.g. "#E4003B".
     colour: Mapped[str | None] = mapped_column(String(16))
@@ -107,7 +104,7 @@ class SurveyQuestion(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     key: Mapped[str] = mapped_column(String(48))
     text: Mapped[str] = mapped_column(String(400))
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind))
+    kind: Mapped[QuestionKind] = mapped_column(str_enum(QuestionKind, 32))
     # For choice questions: [{"code": "yes", "label": "Yes"}, ...]; for scales: {"min": 1, "max": 10}.
     options: Mapped[list | None] = mapped_column()
     position: Mapped[int] = mapped_column(default=0)

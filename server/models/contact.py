@@ -9,15 +9,12 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class Channel(str, enum.Enum):
@@ -69,9 +66,9 @@ class ContactRecord(db.Model):
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"))
     # Null when an imported row could not be matched to an elector (it waits in review).
     elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
-    kind: Mapped[RecordKind] = mapped_column(_enum(RecordKind), default=RecordKind.RECORD)
+    kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind, 16), default=RecordKind.RECORD)
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # no FK: a correction may arrive first
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))
     outcome: Mapped[str | None] = mapped_column(String(32))
     intention: Mapped[str | None] = mapped_column(String(32))
     strength: Mapped[str | None] = mapped_column(String(32))
@@ -85,7 +82,7 @@ class ContactRecord(db.Model):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"), index=True)
-    source: Mapped[RecordSource] = mapped_column(_enum(RecordSource))
+    source: Mapped[RecordSource] = mapped_column(str_enum(RecordSource, 16))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # Hash of the client-supplied content, to tell a harmless resend from a reused id.
     content_hash: Mapped[str | None] = mapped_column(String(64))

@@ -5,11 +5,11 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
 
 class Role(str, enum.Enum):
@@ -23,7 +23,7 @@ class Role(str, enum.Enum):
 
 CLP_ROLES = (Role.CANVASSER, Role.PHONE_BANKER, Role.CLP_ADMIN, Role.MEMBERSHIP_SECRETARY)
 
-_role_enum = Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+_role_enum = str_enum(Role, 32)
 
 
 class User(db.Model):
@@ -94,7 +94,7 @@ class Member(db.Model):
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"))
     joined_on: Mapped[date] = mapped_column()
     status: Mapped[MemberStatus] = mapped_column(
-        Enum(MemberStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(MemberStatus, 16),
         default=MemberStatus.ACTIVE,
     )
     first_name: Mapped[str] = mapped_column(String(120))

@@ -8,11 +8,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
 # Franchise markers as printed on UK registers.
 FRANCHISE_MARKERS = {
@@ -70,7 +70,7 @@ class Elector(db.Model):
     markers: Mapped[str] = mapped_column(String(16), default="")
     attainer_date: Mapped[date | None] = mapped_column()
     status: Mapped[ElectorStatus] = mapped_column(
-        Enum(ElectorStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(ElectorStatus, 16),
         default=ElectorStatus.CURRENT,
     )
     # Gathered by canvassing, not from the register.

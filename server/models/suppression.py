@@ -4,11 +4,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
-from server.orm import utcnow
+from server.orm import str_enum, utcnow
 
 
 class SuppressionKind(str, enum.Enum):
@@ -36,10 +36,10 @@ class Suppression(db.Model):
     elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     kind: Mapped[SuppressionKind] = mapped_column(
-        Enum(SuppressionKind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+        str_enum(SuppressionKind, 16)
     )
     channel: Mapped[SuppressionChannel] = mapped_column(
-        Enum(SuppressionChannel, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e]),
+        str_enum(SuppressionChannel, 8),
         default=SuppressionChannel.ALL,
     )
     reason: Mapped[str] = mapped_column(Text)
