@@ -11,7 +11,9 @@ from server.models import Role
 
 
 class StrictSchema(Schema):
-    """Unknown fields are refused, so a typo is a 422 rather than silently ignored."""
+    """Request arguments. In a JSON body an unknown field is refused (422), so a typo is never silently
+    ignored; in a query string unknown parameters are ignored (webargs' default), as caches and
+    cache-busting parameters add them."""
 
     class Meta:
         ordered = True

@@ -11,7 +11,6 @@ commits late is simply seen by the next pull: nothing can be skipped.
 """
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +18,11 @@ from typing import Any
 
 from sync import PROTOCOL_VERSION, SCHEMA_VERSION, SUPPORTED_PROTOCOL_VERSIONS
 from sync.clock import ClockReading, correct
+from sync.cursor import decode_cursor, encode_cursor, new_token
 from sync.errors import BatchTooLarge, InvalidEnvelope, UnsupportedProtocol, WrongDevice
 from sync.fold import ContactEvent, fold, intention_conflict
 from sync.protocol import Errors, Mutation, MutationType, Result, Status, parse_datetime, parse_mutation
+from sync.rules import answer_problem, suppression_applies
 from sync.store import (
     ContactRow,
     DeviceContext,
@@ -61,53 +62,6 @@ class _Decision:
     elector_id: int | None = None
     constituency_id: int | None = None
     reason: str | None = None
-
-
-def new_token() -> int:
-    return secrets.randbits(62)
-
-
-def suppression_applies(active: list[tuple[str, str]], channel: str | None) -> bool:
-    """Whether any of an elector's active suppressions (kind, channel) stops contact on ``channel``.
-
-    ``channel`` None means every channel: an erasure or an all-channel objection always applies.
-    """
-    return any(kind == "erasure" or chan == "all" or (channel is not None and chan == channel)
-               for kind, chan in active)
-
-
-def answer_problem(question: dict, value) -> str | None:
-    """Why an answer does not fit its question's kind and options, or None if it does."""
-    kind, options = question["kind"], question.get("options")
-    codes = {o["code"] for o in options} if isinstance(options, list) else set()
-    if kind == "yes_no" and not isinstance(value, bool):
-        return "answer true or false."
-    if kind == "choice" and (not isinstance(value, str) or (codes and value not in codes)):
-        return f"choose one of {', '.join(sorted(codes))}."
-    if kind == "multi_choice" and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)
-                                   or (codes and not set(value) <= codes)):
-        return f"choose from {', '.join(sorted(codes))}."
-    if kind == "scale":
-        low, high = (options or {}).get("min", 0), (options or {}).get("max", 10)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            return f"a whole number from {low} to {high}."
-    if kind == "text" and (not isinstance(value, str) or len(value) > 500):
-        return "text of at most 500 characters."
-    return None
-
-
-def encode_cursor(storage_id: uuid.UUID, token: int) -> str:
-    return f"{PROTOCOL_VERSION}.{storage_id.hex}.{token}"
-
-
-def decode_cursor(cursor: str) -> tuple[uuid.UUID, int] | None:
-    try:
-        version, storage, token = cursor.split(".")
-        if int(version) != PROTOCOL_VERSION:
-            return None
-        return uuid.UUID(hex=storage), int(token)
-    except (ValueError, AttributeError):
-        return None
 
 
 class SyncEngine:

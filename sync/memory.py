@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sync.engine import suppression_applies
+from sync.rules import suppression_applies
 from sync.fold import ContactEvent, ElectorState, FlagEvent
 from sync.store import (
     CampaignInfo,

@@ -39,7 +39,7 @@ from server.models import (
     SyncReceipt,
 )
 from server.orm import utcnow
-from sync.engine import suppression_applies
+from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
 from sync.store import CampaignInfo, ElectorInfo, Entitlement, Receipt, StorageState, Store

@@ -1,0 +1,26 @@
+"""Pull cursors: opaque to clients, they name a storage instance and the page token it last received."""
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from sync import PROTOCOL_VERSION
+
+
+def new_token() -> int:
+    """A random page token: a page sent to one tab can never be confirmed by another tab's cursor."""
+    return secrets.randbits(62)
+
+
+def encode_cursor(storage_id: uuid.UUID, token: int) -> str:
+    return f"{PROTOCOL_VERSION}.{storage_id.hex}.{token}"
+
+
+def decode_cursor(cursor: str) -> tuple[uuid.UUID, int] | None:
+    try:
+        version, storage, token = cursor.split(".")
+        if int(version) != PROTOCOL_VERSION:
+            return None
+        return uuid.UUID(hex=storage), int(token)
+    except (ValueError, AttributeError):
+        return None
