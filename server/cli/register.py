@@ -13,7 +13,8 @@ from flask.cli import AppGroup
 
 from server.errors import GroundworkError
 from server.services import register_import
-from server.services.register_import import FIELD_LABELS, ImportSummary, RegisterRejected
+from server.services.register_import import ImportSummary
+from server.services.register_parse import FIELD_LABELS, RegisterRejected
 
 register_cli = AppGroup("register", help="Import electoral registers as councils issue them.")
 

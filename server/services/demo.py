@@ -51,7 +51,7 @@ from server.models import (
 )
 from server.orm import utcnow
 from server.services import audit
-from server.services.register_import import ParsedAddress, address_key, parse_address
+from server.services.register_parse import ParsedAddress, address_key, parse_address
 
 try:
     from zoneinfo import ZoneInfo

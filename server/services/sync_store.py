@@ -5,7 +5,6 @@ first and then loses cleanly; reconciliation locks its electors in id order firs
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timezone

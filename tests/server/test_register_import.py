@@ -25,10 +25,10 @@ from server.models import (
     RegisterEdition,
     Ward,
 )
-from server.services.register_import import (
+from server.services.register_import import import_register
+from server.services.register_parse import (
     RegisterRejected,
     address_key,
-    import_register,
     normalise_postcode,
     parse_address,
     parse_markers,
