@@ -33,10 +33,8 @@ from server.models import (
     ElectorStatus,
     Member,
     MemberStatus,
-    OutcomeMeaning,
     PollingDistrict,
     Property,
-    QuestionKind,
     RecordKind,
     RecordSource,
     Region,
@@ -51,6 +49,7 @@ from server.models import (
 )
 from server.orm import utcnow
 from server.services import audit
+from server.services import demo_vocabulary as vocabulary
 from server.services.register_parse import ParsedAddress, address_key, parse_address
 
 try:
@@ -89,238 +88,6 @@ class DemoSummary:
     seed: int
     logins: list[DemoLogin]
     counts: dict[str, int]
-
-
-# --------------------------------------------------------------------------------------------------
-# Word lists. Street names hold only letters and single spaces, so that a binary (SQLite) and a
-# linguistic (PostgreSQL) collation order them alike and elector numbers follow the walk order on both.
-
-_REGIONS = (
-    ("E12000002", "North West", (
-        ("Calderbrook and Hatton", ("Calderbrook", "Hatton")),
-        ("Ashworth Vale", ("Ashworth",)),
-        ("Millbridge", ("Millbridge",)),
-        ("Rushton and Denby Moor", ("Rushton", "Denby Moor")),
-    )),
-    ("E12000005", "West Midlands", (
-        ("Kingsford", ("Kingsford",)),
-        ("Hollins Green and Bramwell", ("Hollins Green", "Bramwell")),
-        ("Alderley Cross", ("Alderley Cross",)),
-        ("Fenwick Lees", ("Fenwick", "Lees")),
-    )),
-)
-# Postcode areas that do not exist in the UK but have a valid shape, so no demo address is real.
-_POSTCODE_AREAS = ("EF", "FW", "GD", "HB")
-_UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters Royal Mail uses in the inward code
-
-_WARD_NAMES = (
-    "Abbey", "Castle", "Priory", "Riverside", "Park", "Hillside", "Central", "Northfield", "Southgate",
-    "Westfield", "Eastfield", "Moorside", "Brookside", "Greenway", "Oakwood", "Market", "Old Town",
-    "Meadowbank", "Canal", "Heath", "Chapel", "Grange", "Harbour", "St Marys",
-)
-_DISTRICT_SUFFIXES = ("North", "South", "East", "West", "Central")
-
-_STREET_WORDS = (
-    "Church", "Mill", "Station", "Victoria", "Albert", "Park", "Queens", "Kings", "Grange", "Oak", "Elm",
-    "Beech", "Willow", "Chestnut", "Meadow", "Orchard", "Manor", "School", "Chapel", "Castle", "Bridge",
-    "Brook", "Green", "Hill", "North", "South", "West", "East", "New", "High", "Market", "Clarence",
-    "Windsor", "York", "Lancaster", "Stanley", "Derby", "Gladstone", "Nelson", "Wellington", "Trafalgar",
-    "Balmoral", "Richmond", "Cavendish", "Grosvenor", "Devonshire", "Cromwell", "Milton", "Byron",
-    "Tennyson", "Wordsworth", "Hawthorn", "Holly", "Laburnum", "Lilac", "Rowan", "Sycamore", "Ash",
-    "Birch", "Cedar", "Maple", "Poplar", "Larch", "Hazel", "Heather", "Primrose", "Bluebell", "Foxglove",
-    "Lavender", "Thornfield", "Ashfield", "Broadway", "Fairfield", "Highfield", "Springfield", "Greenfield",
-    "Moorland", "Riverside", "Canal", "Hollybank", "Lindale", "Kingsway", "Ferndale", "Rosedale", "Belmont",
-    "Mayfield", "Linden", "Hartley", "Ashby", "Carlton", "Dalton", "Fulwood", "Mosley", "Ryecroft",
-)
-_STREET_KINDS = (
-    ("Road", 5), ("Street", 5), ("Lane", 3), ("Avenue", 3), ("Close", 3), ("Crescent", 2), ("Drive", 2),
-    ("Gardens", 2), ("Grove", 2), ("Way", 2), ("Terrace", 2), ("Place", 1), ("View", 1), ("Rise", 1),
-    ("Walk", 1), ("Mews", 1), ("Row", 1),
-)
-_BUILDING_WORDS = (
-    "Victoria", "Albert", "Jubilee", "Coronation", "Regent", "Carlton", "Kingsley", "Hanover", "Belgrave",
-    "Chatsworth", "Ashdown", "Beaumont", "Clifton", "Harrington", "Ellesmere", "Peel", "Rutland",
-    "Sandringham", "Waverley", "Lowther", "Mercer", "Brunel", "Telford", "Arkwright",
-)
-_BUILDING_KINDS = ("Court", "House", "Mansions", "Heights", "Lodge", "Point")
-
-# Names by origin: (weight, surnames, female forenames, male forenames). ASCII only, for the same reason
-# as the street names. A household mostly shares one origin; a partner or lodger may bring another.
-_NAME_ORIGINS = (
-    (70, (
-        "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-        "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-        "Lewis", "Harris", "Clarke", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward", "Morris",
-        "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott", "Phillips",
-        "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell", "Kelly", "Cook",
-        "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy", "Miller", "Cox", "Richards",
-        "Marshall", "Anderson", "Simpson", "Ellis", "Adams", "Wilkinson", "Foster", "Chapman", "Powell", "Webb",
-        "Rogers", "Gray", "Mason", "Hunt", "Campbell", "Matthews", "Owen", "Palmer", "Holmes", "Mills", "Barnes",
-        "Knight", "Lloyd", "Butler", "Russell", "Barker", "Fisher", "Stevens", "Jenkins", "Murray", "Dixon",
-        "Harvey", "Graham", "Pearson", "Fletcher", "Walsh", "Gibson", "Howard", "Andrews", "Stewart", "Elliott",
-        "Reynolds", "Saunders", "Payne", "Fox", "Ford", "Pearce", "Day", "Brooks", "West", "Lawrence", "Cole",
-        "Atkinson", "Bradley", "Spencer", "Gill", "Dawson", "Ball", "Burton", "O'Brien", "Watts", "Rose",
-        "Booth", "Perry", "Ryan", "Grant", "Wells", "Armstrong", "Francis", "Rees", "Hayes", "Hart", "Hudson",
-        "Newman", "Barrett", "Webster", "Hunter", "Gregory", "Carr", "Lowe", "Page", "Marsh", "Riley", "Dunn",
-        "Woods", "Parsons", "Berry", "Stone", "Reid", "Holland", "Hawkins", "Porter", "Robertson", "Newton",
-        "Oliver", "Reed", "Kennedy", "Bird", "Gardner", "Dean", "Lane", "Bates", "Henderson", "Parry", "Bishop",
-        "Burns", "Nicholson", "Shepherd", "Ross", "Cross", "Freeman", "Warren", "Byrne", "Sutton", "McDonald",
-        "Yates", "Hodgson", "Robson", "Curtis", "Hopkins", "O'Connor", "Harper", "Coleman", "Moss", "McCarthy",
-        "Chambers", "O'Neill", "Griffin", "Sharp", "Hardy", "Potter", "Osborne", "Doyle", "Wallace", "Quinn",
-    ), (
-        "Olivia", "Amelia", "Isla", "Ava", "Emily", "Sophie", "Grace", "Mia", "Poppy", "Ella", "Lily", "Evie",
-        "Jessica", "Charlotte", "Ruby", "Chloe", "Freya", "Sarah", "Emma", "Rachel", "Claire", "Helen", "Karen",
-        "Susan", "Margaret", "Patricia", "Linda", "Jean", "Joan", "Elizabeth", "Catherine", "Hannah", "Laura",
-        "Rebecca", "Gemma", "Nicola", "Joanne", "Lisa", "Michelle", "Anne", "Julie", "Amanda", "Deborah",
-        "Siobhan", "Niamh", "Eilidh", "Megan", "Cerys", "Louise", "Jane", "Victoria", "Kathleen",
-    ), (
-        "Oliver", "George", "Harry", "Jack", "Jacob", "Noah", "Charlie", "Thomas", "Oscar", "William", "James",
-        "Leo", "Alfie", "Joshua", "Daniel", "Samuel", "Benjamin", "Matthew", "Luke", "Adam", "Ryan", "Liam",
-        "David", "John", "Michael", "Paul", "Andrew", "Mark", "Stephen", "Peter", "Richard", "Robert",
-        "Christopher", "Gary", "Kevin", "Ian", "Graham", "Keith", "Brian", "Colin", "Derek", "Alan", "Trevor",
-        "Anthony", "Sean", "Ciaran", "Callum", "Rhys", "Dylan", "Owen", "Nathan", "Jordan", "Kieran", "Edward",
-    )),
-    (11, (
-        "Patel", "Khan", "Singh", "Ali", "Hussain", "Ahmed", "Shah", "Rahman", "Islam", "Miah", "Uddin",
-        "Mahmood", "Iqbal", "Akhtar", "Sharma", "Kumar", "Mistry", "Joshi", "Chauhan", "Gill", "Sandhu",
-    ), (
-        "Priya", "Aisha", "Fatima", "Zainab", "Amira", "Sana", "Anjali", "Simran", "Nadia", "Ayesha", "Harpreet",
-        "Sunita", "Meena", "Rukhsana", "Shabana", "Maryam", "Noor",
-    ), (
-        "Mohammed", "Ahmed", "Imran", "Bilal", "Omar", "Yusuf", "Arjun", "Rohan", "Sanjay", "Ravi", "Amit",
-        "Harjit", "Tariq", "Zubair", "Vikram", "Ibrahim", "Hamza",
-    )),
-    (5, (
-        "Okafor", "Mensah", "Adeyemi", "Okoye", "Asante", "Boateng", "Kamara", "Owusu", "Adebayo", "Campbell",
-        "Francis", "Henry", "Thompson", "Williams",
-    ), (
-        "Ngozi", "Chiamaka", "Ama", "Abena", "Funmilayo", "Grace", "Blessing", "Adaeze", "Shanice", "Keisha",
-    ), (
-        "Chinedu", "Kwame", "Kofi", "Emeka", "Tunde", "Jamal", "Tyrone", "Femi", "Marcus", "Delroy",
-    )),
-    (6, (
-        "Nowak", "Kowalski", "Kowalczyk", "Lewandowski", "Wojcik", "Popescu", "Ionescu", "Horvath", "Kaminski",
-    ), (
-        "Agnieszka", "Katarzyna", "Ioana", "Maria", "Anna", "Magdalena", "Elena", "Joanna", "Monika",
-    ), (
-        "Tomasz", "Piotr", "Andrei", "Marek", "Pawel", "Mihai", "Lukasz", "Krzysztof", "Adrian",
-    )),
-    (4, (
-        "Rossi", "Da Silva", "Ferreira", "Kaya", "Romano", "Santos", "Yilmaz", "Costa", "Garcia",
-    ), (
-        "Giulia", "Sofia", "Ana", "Elif", "Maria", "Lucia", "Beatriz",
-    ), (
-        "Luca", "Marco", "Joao", "Mehmet", "Pedro", "Carlos", "Emre",
-    )),
-    (4, (
-        "Chen", "Wong", "Nguyen", "Li", "Zhang", "Tran", "Liu", "Lam",
-    ), (
-        "Mei", "Lin", "Hoa", "Xin", "Jia", "Linh",
-    ), (
-        "Wei", "Jun", "Minh", "Hao", "Ming", "Bao",
-    )),
-)
-
-
-def _origin(rng: random.Random) -> tuple:
-    return rng.choices(_NAME_ORIGINS, weights=[o[0] for o in _NAME_ORIGINS])[0]
-
-
-def _forename(rng: random.Random, origin: tuple, female: bool) -> str:
-    # Most children of a family carry its naming tradition; some take the most common British names.
-    if origin is not _NAME_ORIGINS[0] and rng.random() < 0.15:
-        origin = _NAME_ORIGINS[0]
-    return rng.choice(origin[2] if female else origin[3])
-
-
-def _person(rng: random.Random) -> tuple[str, str]:
-    """A forename and surname drawn together, for people who are not on the register."""
-    origin = _origin(rng)
-    return _forename(rng, origin, rng.random() < 0.5), rng.choice(origin[1])
-
-
-# Ofcom's ranges reserved for drama: numbers that can never reach a real person.
-_MOBILE_RANGE = ("07700 900", 1000)
-_LANDLINE_RANGES = (
-    "0113 496 0", "0114 496 0", "0115 496 0", "0116 496 0", "0117 496 0", "0118 496 0", "0121 496 0",
-    "0131 496 0", "0141 496 0", "0151 496 0", "0161 496 0", "020 7946 0", "0191 498 0", "029 2018 0",
-)
-
-# Campaign code sets: (code, label, meaning, channels) for outcomes; (code, label, colour) for intentions.
-_OUTCOMES = (
-    ("SPOKE", "Spoke to them", OutcomeMeaning.SPOKE, ["door", "phone"]),
-    ("NOT_HOME", "Not home", OutcomeMeaning.NOT_HOME, ["door"]),
-    ("NO_ANSWER", "No answer", OutcomeMeaning.NO_ANSWER, ["phone"]),
-    ("VOICEMAIL", "Left a voicemail", OutcomeMeaning.VOICEMAIL, ["phone"]),
-    ("REFUSED", "Refused to talk", OutcomeMeaning.REFUSED, ["door", "phone"]),
-    ("CALL_BACK", "Call back later", OutcomeMeaning.CALL_BACK, ["door", "phone"]),
-    ("MOVED", "Moved away", OutcomeMeaning.MOVED, ["door", "phone"]),
-    ("DECEASED", "Deceased", OutcomeMeaning.DECEASED, ["door", "phone"]),
-    ("WRONG_NUMBER", "Wrong number", OutcomeMeaning.WRONG_NUMBER, ["phone"]),
-    ("DO_NOT_CONTACT", "Do not contact again", OutcomeMeaning.DO_NOT_CONTACT, ["door", "phone"]),
-)
-_INTENTIONS = (
-    ("LAB", "Labour", "#E4003B"),
-    ("CON", "Conservative", "#0087DC"),
-    ("LD", "Liberal Democrat", "#FAA61A"),
-    ("GRN", "Green", "#02A95B"),
-    ("REF", "Reform UK", "#12B6CF"),
-    ("PC", "Plaid Cymru", "#005B54"),
-    ("SNP", "SNP", "#FDF38E"),
-    ("OTH", "Other party or independent", "#8E8E8E"),
-    ("AGAINST", "Against us, party not given", "#5C5C5C"),
-    ("UNDECIDED", "Undecided", "#BDBDBD"),
-    ("WONT_SAY", "Won't say", "#D9D9D9"),
-    ("WONT_VOTE", "Won't vote", "#757575"),
-)
-_PARTIES = {"LAB", "CON", "LD", "GRN", "REF", "PC", "SNP", "OTH"}
-# Strength says how firmly a stated party intention is held; it is not asked of the undecided.
-_STRENGTHS = (
-    ("STRONG", "Strong: certain, will not change"),
-    ("LEANING", "Leaning: likely, not certain"),
-    ("SOFT", "Soft: could still change their mind"),
-)
-_TOP_ISSUES = (
-    ("cost_of_living", "Cost of living", 30), ("nhs", "NHS and social care", 22), ("housing", "Housing", 10),
-    ("crime", "Crime and policing", 9), ("immigration", "Immigration", 9), ("economy", "Economy and jobs", 7),
-    ("environment", "Environment and climate", 5), ("schools", "Schools", 3),
-    ("local_services", "Local services (bins, roads, parks)", 4), ("other", "Something else", 1),
-)
-_YES_NO = [{"code": "yes", "label": "Yes"}, {"code": "no", "label": "No"}]
-_QUESTIONS = (
-    ("top_issue", "What is the most important issue for you at this election?", QuestionKind.CHOICE,
-     [{"code": code, "label": label} for code, label, _ in _TOP_ISSUES]),
-    ("postal_vote", "Would you like help to apply for a postal vote?", QuestionKind.YES_NO, _YES_NO),
-    ("poster", "Would you display a poster or garden board?", QuestionKind.YES_NO, _YES_NO),
-    ("likelihood", "How likely are you to vote, from 1 (not at all) to 10 (certain)?", QuestionKind.SCALE,
-     {"min": 1, "max": 10}),
-)
-_CALL_SCRIPT = """\
-Hello, is that [first name]? My name is [your name], and I'm a local volunteer calling about the
-coming general election. Have you got a couple of minutes?
-
-If not: no problem at all. Is there a better time to call? (Record "Call back later".)
-
-1. When the election comes, which party do you think you'll vote for?
-   If they name a party: would you say that's certain, likely, or could you still change your mind?
-2. What's the most important issue for you at this election?
-3. How likely are you to vote, from 1 to 10?
-4. Would a postal vote be useful? We can help you apply.
-5. (Our supporters only) Would you put up a poster or a garden board nearer the day?
-
-Thank them, whatever they said: "Thanks for your time, have a good evening."
-If they ask not to be called again, apologise, say you'll make sure of it, and record "Do not contact again".
-Never argue, never press for an answer, and never read out anything else we hold about them.
-"""
-_DOOR_NOTES = (
-    "Dog in the front garden", "Side door, not the front", "Asked about bin collections",
-    "Wants a leaflet on local buses", "Interested in volunteering", "Asked about the new housing estate",
-    "Concerned about the GP surgery waiting times", "Works nights, try weekends",
-)
-_PHONE_NOTES = (
-    "Happy to be called again nearer the day", "Prefers texts", "Asked about polling station location",
-    "Partner also at this number", "Interested in helping on the day",
-)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -428,8 +195,8 @@ class _PhonePool:
 
     def __init__(self, rng: random.Random):
         self.rng = rng
-        self.mobiles = [f"{_MOBILE_RANGE[0]}{n:03d}" for n in range(_MOBILE_RANGE[1])]
-        self.landlines = [f"{prefix}{n:03d}" for prefix in _LANDLINE_RANGES for n in range(1000)]
+        self.mobiles = [f"{vocabulary.MOBILE_RANGE[0]}{n:03d}" for n in range(vocabulary.MOBILE_RANGE[1])]
+        self.landlines = [f"{prefix}{n:03d}" for prefix in vocabulary.LANDLINE_RANGES for n in range(1000)]
         rng.shuffle(self.mobiles)
         rng.shuffle(self.landlines)
 
@@ -440,7 +207,7 @@ class _PhonePool:
         if second:
             return second.pop()
         # Only a demo of several hundred thousand electors gets here: numbers start to repeat.
-        return f"{_MOBILE_RANGE[0]}{self.rng.randrange(_MOBILE_RANGE[1]):03d}"
+        return f"{vocabulary.MOBILE_RANGE[0]}{self.rng.randrange(vocabulary.MOBILE_RANGE[1]):03d}"
 
 
 class _Planner:
@@ -462,17 +229,17 @@ class _Planner:
 
     def _geography(self) -> None:
         rng = self.geo
-        for region_index, (_code, _name, seats) in enumerate(_REGIONS):
+        for region_index, (_code, _name, seats) in enumerate(vocabulary.REGIONS):
             for name, towns in rng.sample(seats, 2):
                 i = len(self.clps)
-                self.clps.append(_Clp(i, region_index, f"E140990{i + 1:02d}", name, towns, _POSTCODE_AREAS[i]))
+                self.clps.append(_Clp(i, region_index, f"E140990{i + 1:02d}", name, towns, vocabulary.POSTCODE_AREAS[i]))
         clp_targets = _apportion(self.total, [rng.uniform(0.9, 1.1) for _ in self.clps])
         for clp, clp_target in zip(self.clps, clp_targets):
             specs = []
-            for w, ward_name in enumerate(sorted(rng.sample(_WARD_NAMES, rng.randint(3, 5)))):
+            for w, ward_name in enumerate(sorted(rng.sample(vocabulary.WARD_NAMES, rng.randint(3, 5)))):
                 clp.wards.append((f"E05099{clp.index + 1}{w + 1:02d}", ward_name))
                 letters = "A" + "ABCDEFGHJKLMNPRSTUVW"[w]
-                for d, suffix in enumerate(sorted(rng.sample(_DISTRICT_SUFFIXES, rng.randint(2, 4)))):
+                for d, suffix in enumerate(sorted(rng.sample(vocabulary.DISTRICT_SUFFIXES, rng.randint(2, 4)))):
                     specs.append((w, f"{letters}{d + 1}", f"{ward_name} {suffix}", d + 1))
             targets = _apportion(clp_target, [rng.uniform(0.6, 1.4) for _ in specs])
             clp.districts = [_District(clp, w, code, name, sector, t) for (w, code, name, sector), t in zip(specs, targets)]
@@ -480,7 +247,7 @@ class _Planner:
     def _street_name(self, clp: _Clp, here: list[str]) -> str:
         rng = self.geo
         for attempt in range(500):
-            name = f"{rng.choice(_STREET_WORDS)} {_weighted(rng, _STREET_KINDS)}"
+            name = f"{rng.choice(vocabulary.STREET_WORDS)} {_weighted(rng, vocabulary.STREET_KINDS)}"
             if attempt >= 250:  # a very large demo has used most plain names in this CLP
                 name = f"{rng.choice(('Upper', 'Lower', 'Little', 'Great', 'Old'))} {name}"
             if name not in clp.streets and _collation_safe(name, here):
@@ -505,7 +272,7 @@ class _Planner:
             props: list[_Property] = []
             for number in range(1, houses + 1):
                 if number == block_at:
-                    building = f"{rng.choice(_BUILDING_WORDS)} {rng.choice(_BUILDING_KINDS)}"
+                    building = f"{rng.choice(vocabulary.BUILDING_WORDS)} {rng.choice(vocabulary.BUILDING_KINDS)}"
                     flats = [(building, f"Flat {n}") for n in range(1, rng.randint(6, 24) + 1)]
                 elif rng.random() < 0.04:  # a house split into flats
                     flats = [(None, f"Flat {x}") for x in "ABC"[: rng.randint(2, 3)]]
@@ -533,9 +300,9 @@ class _Planner:
                 elif left <= 0:
                     unit, left = unit + 1, rng.randint(8, 18)
                 left -= 1
-                if unit >= len(_UNIT_LETTERS) ** 2:
+                if unit >= len(vocabulary.UNIT_LETTERS) ** 2:
                     sector, unit = sector + 4, 0  # districts take sectors 1-4 first; overflow moves on by four
-                prop.postcode = f"{outward} {sector % 10}{_UNIT_LETTERS[unit // 20]}{_UNIT_LETTERS[unit % 20]}"
+                prop.postcode = f"{outward} {sector % 10}{vocabulary.UNIT_LETTERS[unit // 20]}{vocabulary.UNIT_LETTERS[unit % 20]}"
                 prop.lines = [x for x in (prop.flat, prop.building, f"{prop.house_number} {prop.street}", town) if x]
                 prop.parsed = parse_address(prop.lines)
                 district.properties.append(prop)
@@ -556,18 +323,18 @@ class _Planner:
         rng = self.people
         sizes = ((1, 50), (2, 35), (3, 10), (4, 5)) if flat else ((1, 29), (2, 35), (3, 15), (4, 13), (5, 8))
         size = min(_weighted(rng, sizes), remaining)
-        origin = _origin(rng)
+        origin = vocabulary.draw_origin(rng)
         surname = rng.choice(origin[1])
         eu_household = rng.random() < 0.02
         for position in range(size):
             for _attempt in range(50):
                 # Mostly one surname per household; partners and lodgers sometimes bring their own.
-                theirs = _origin(rng) if position > 0 and rng.random() < 0.18 else None
+                theirs = vocabulary.draw_origin(rng) if position > 0 and rng.random() < 0.18 else None
                 own = rng.choice(theirs[1]) if theirs else surname
                 female = rng.random() < 0.52
-                forenames = _forename(rng, theirs or origin, female)
+                forenames = vocabulary.draw_forename(rng, theirs or origin, female)
                 if rng.random() < 0.25:
-                    middle = _forename(rng, theirs or origin, female)
+                    middle = vocabulary.draw_forename(rng, theirs or origin, female)
                     forenames += "" if middle == forenames else " " + middle
                 # Housemates are listed by surname, then forenames; keep that order the same on every database.
                 if _collation_safe(own, [e.surname for e in prop.electors if e.surname != own]) and _collation_safe(
@@ -675,9 +442,9 @@ class _Builder:
         return DemoSummary(seed=self.seed, logins=logins, counts=self.counts)
 
     def _geography(self) -> None:
-        region_ids = _insert(Region, [{"code": code, "name": name} for code, name, _ in _REGIONS], ids=True)
+        region_ids = _insert(Region, [{"code": code, "name": name} for code, name, _ in vocabulary.REGIONS], ids=True)
         self.region_ids = region_ids
-        self.regions = [(code, name) for code, name, _ in _REGIONS]
+        self.regions = [(code, name) for code, name, _ in vocabulary.REGIONS]
         ids = _insert(Constituency, [
             {"code": c.code, "name": c.name, "region_id": region_ids[c.region_index]} for c in self.clps
         ], ids=True)
@@ -763,7 +530,7 @@ class _Builder:
         emails: set[str] = set()
         rows = []
         for role, email, clp_index, region_index, _login in specs:
-            name = " ".join(_person(rng))
+            name = " ".join(vocabulary.draw_person(rng))
             if not email:
                 base = ".".join(_email_part(part) for part in name.split(" ", 1))
                 email, n = f"{base}@{DEMO_EMAIL_DOMAIN}", 1
@@ -801,24 +568,24 @@ class _Builder:
         campaign = Campaign(
             name="General Election 2029", kind=CampaignKind.GENERAL_ELECTION,
             starts_on=self.today - timedelta(days=28), ends_on=self.today + timedelta(days=120),
-            constituency_id=None, call_script=_CALL_SCRIPT, created_at=self.now - timedelta(days=30),
+            constituency_id=None, call_script=vocabulary.CALL_SCRIPT, created_at=self.now - timedelta(days=30),
         )
         codes = [
             CampaignCode(code_set=CodeSet.OUTCOME, code=code, label=label, meaning=meaning, channels=channels, position=i)
-            for i, (code, label, meaning, channels) in enumerate(_OUTCOMES, 1)
+            for i, (code, label, meaning, channels) in enumerate(vocabulary.OUTCOMES, 1)
         ]
         codes += [
             CampaignCode(code_set=CodeSet.INTENTION, code=code, label=label, colour=colour, channels=[], position=i)
-            for i, (code, label, colour) in enumerate(_INTENTIONS, 1)
+            for i, (code, label, colour) in enumerate(vocabulary.INTENTIONS, 1)
         ]
         codes += [
             CampaignCode(code_set=CodeSet.STRENGTH, code=code, label=label, channels=[], position=i)
-            for i, (code, label) in enumerate(_STRENGTHS, 1)
+            for i, (code, label) in enumerate(vocabulary.STRENGTHS, 1)
         ]
         campaign.codes = codes
         campaign.questions = [
             SurveyQuestion(key=key, text=question, kind=kind, options=options, position=i)
-            for i, (key, question, kind, options) in enumerate(_QUESTIONS, 1)
+            for i, (key, question, kind, options) in enumerate(vocabulary.QUESTIONS, 1)
         ]
         db.session.add(campaign)
         db.session.flush()
@@ -842,7 +609,7 @@ class _Builder:
                     person = (e, e.forenames.split(" ")[0], e.surname, e.prop.lines, e.prop.postcode, e.phone)
                 else:
                     prop = rng.choice(props)
-                    person = (None, *_person(rng), prop.lines, prop.postcode, None)
+                    person = (None, *vocabulary.draw_person(rng), prop.lines, prop.postcode, None)
                 if i in recent:
                     days = rng.randint(0, NEW_MEMBER_DAYS - 1)
                 else:
@@ -933,17 +700,17 @@ class _Builder:
     def _conversation(self, lean, *, door: bool, like: str | None = None) -> tuple[str, str | None, dict]:
         rng = self.rng_history
         intention = like if like and rng.random() < 0.7 else _weighted(rng, lean)
-        strength = _weighted(rng, (("STRONG", 45), ("LEANING", 35), ("SOFT", 20))) if intention in _PARTIES else None
+        strength = _weighted(rng, (("STRONG", 45), ("LEANING", 35), ("SOFT", 20))) if intention in vocabulary.PARTIES else None
         asked = 0.55 if door else 0.8
         answers: dict = {}
         if rng.random() < asked:
-            answers["top_issue"] = _weighted(rng, [(code, w) for code, _label, w in _TOP_ISSUES])
+            answers["top_issue"] = _weighted(rng, [(code, w) for code, _label, w in vocabulary.TOP_ISSUES])
         if rng.random() < asked * 0.6:
             answers["postal_vote"] = "yes" if rng.random() < 0.2 else "no"
         if intention == "LAB" and rng.random() < asked * 0.7:
             answers["poster"] = "yes" if strength == "STRONG" and rng.random() < 0.35 else "no"
         if rng.random() < asked:
-            answers["likelihood"] = min(10, max(1, round(rng.gauss(8.2 if intention in _PARTIES else 5, 2))))
+            answers["likelihood"] = min(10, max(1, round(rng.gauss(8.2 if intention in vocabulary.PARTIES else 5, 2))))
         return intention, strength, answers
 
     def _doors(self, clp: _Clp, lean, target: int) -> None:
@@ -986,7 +753,7 @@ class _Builder:
             return "NOT_HOME"
         if r < 0.88:
             talk = self._conversation(lean, door=True)
-            notes = rng.choice(_DOOR_NOTES) if rng.random() < 0.06 else None
+            notes = rng.choice(vocabulary.DOOR_NOTES) if rng.random() < 0.06 else None
             self._record(clp, first, Channel.DOOR, "SPOKE", at, user, talk, notes)
             for e in residents:
                 if e is not first and rng.random() < 0.35:
@@ -1014,7 +781,7 @@ class _Builder:
                 outcome = _weighted(rng, (("NO_ANSWER", 38), ("VOICEMAIL", 14), ("SPOKE", 33), ("WRONG_NUMBER", 5),
                                           ("REFUSED", 5), ("CALL_BACK", 4), ("DO_NOT_CONTACT", 1)))
                 if outcome == "SPOKE":
-                    notes = rng.choice(_PHONE_NOTES) if rng.random() < 0.05 else None
+                    notes = rng.choice(vocabulary.PHONE_NOTES) if rng.random() < 0.05 else None
                     self._record(clp, elector, Channel.PHONE, outcome, at, user, self._conversation(lean, door=False), notes)
                 else:
                     self._record(clp, elector, Channel.PHONE, outcome, at, user)
