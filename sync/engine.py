@@ -64,6 +64,17 @@ class _Decision:
     reason: str | None = None
 
 
+def chain_link(m: Mutation) -> tuple[int | None, uuid.UUID | None]:
+    """(elector, superseded record) of a correction or retraction, kept on its receipt whatever its status.
+
+    A refused correction is never stored as a contact, but a later correction may name it; the link on
+    its receipt still ties that later one to the original conversation, in whatever order they arrive.
+    """
+    if "supersedes" not in m.data:
+        return None, None
+    return m.data.get("elector_id"), uuid.UUID(m.data["supersedes"])
+
+
 class SyncEngine:
     def __init__(self, store: Store, limits: Limits | None = None):
         self.store = store
@@ -152,14 +163,14 @@ class SyncEngine:
             clock = ClockReading.estimate(now, device_time)
             storage = self.store.storage(ctx.device_id, storage_id) or StorageState(ctx.device_id, storage_id)
             fresh, repeats = self._answer_replays(parsed, results)
-            decisions = self._decide(ctx, fresh, clock, now)
-            receipts = [Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash,
-                                d.details) for (_, m), d in zip(fresh, decisions)]
+            decisions, electors = self._decide(ctx, fresh, clock, now)
+            receipts = [Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash, d.details,
+                                *chain_link(m)) for (_, m), d in zip(fresh, decisions)]
             claimed = self.store.claim(receipts)
             lost = [m.id for _, m in fresh if m.id not in claimed]
             raced = self.store.receipts(lost) if lost else {}
             touched: set[int] = set()
-            contacts, reviews = [], []
+            contacts, reviews, effects = [], [], []
             for (index, mutation), decision in zip(fresh, decisions):
                 if mutation.id not in claimed:  # another push of the same mutation got there first
                     results[index] = self._replay(mutation, raced[mutation.id])
@@ -167,16 +178,22 @@ class SyncEngine:
                 results[index] = Result(str(mutation.id), mutation.seq, decision.status, decision.details)
                 if decision.contact is not None:
                     contacts.append(decision.contact)
-                self._apply_changes(decision, ctx)
+                effects.append(decision)
                 if decision.review:
                     reviews.append(decision.review)
                 if decision.elector_id is not None and decision.status in (Status.APPLIED, Status.CONFLICT):
                     touched.add(decision.elector_id)
+                link_elector, _ = chain_link(mutation)
+                if link_elector in electors:  # even refused, its chain link may join others' chains
+                    touched.add(link_elector)
             for index, mutation in repeats:  # the same id twice in one batch: answered like a resend
                 first = next(r for r in results if r is not None and r.id == str(mutation.id))
                 receipt = Receipt(mutation.id, ctx.device_id, first.seq, first.status.value,
                                   next(m.content_hash for _, m in fresh if m.id == mutation.id), first.details)
                 results[index] = self._replay(mutation, receipt)
+            # Elector rows are locked in id order, as reconciliation does, so concurrent pushes cannot deadlock.
+            for decision in sorted(effects, key=lambda d: d.elector_id or 0):
+                self._apply_changes(decision, ctx)
             if contacts:
                 self.store.insert_contacts(contacts)
             if reviews:
@@ -221,7 +238,7 @@ class SyncEngine:
 
     # ------------------------------------------------------------------------------------ decisions
     def _decide(self, ctx: DeviceContext, fresh: list[tuple[int, Mutation]], clock: ClockReading,
-                now: datetime) -> list[_Decision]:
+                now: datetime) -> tuple[list[_Decision], dict]:
         mutations = [m for _, m in fresh]
         elector_ids = {m.data["elector_id"] for m in mutations if "elector_id" in m.data}
         campaigns = self.store.campaigns({m.data["campaign_id"] for m in mutations if "campaign_id" in m.data})
@@ -234,11 +251,14 @@ class SyncEngine:
         spoken = {m.data["elector_id"] for m in mutations if m.data.get("intention") is not None}
         # Earlier contacts of electors given an intention in this batch; each decision adds its own.
         history = {eid: contacts for eid, (contacts, _) in self.store.events(spoken).items()} if spoken else {}
-        return [self._decide_one(ctx, m, clock, now, campaigns, electors, suppressions, targets, properties, history)
-                for m in mutations]
+        links = self.store.chain_links(spoken) if spoken else {}
+        return [self._decide_one(ctx, m, clock, now, campaigns, electors, suppressions, targets, properties,
+                                 (history, links)) for m in mutations], electors
 
     def _decide_one(self, ctx, m: Mutation, clock, now, campaigns, electors, suppressions, targets,
                     properties, history) -> _Decision:
+        """What to do with one mutation. ``targets``: stored contacts it may supersede, by id, with their
+        elector; ``history``: (earlier contacts, chain links) of electors given an intention in this batch."""
         if m.type == MutationType.ELECTOR_NEW:
             constituency_id = properties.get(m.data["property_id"])
             if constituency_id is None:
@@ -291,7 +311,9 @@ class SyncEngine:
         details = {"clock_flags": list(when.flags)} if when.flags else None
         decision = _Decision(Status.APPLIED, details, contact=row, elector_id=elector.id)
         if kind != "retraction":
-            self._check_intention_conflict(decision, row, history.setdefault(row.elector_id, []))
+            contacts, links = history
+            self._check_intention_conflict(decision, row, contacts.setdefault(row.elector_id, []),
+                                           links.get(row.elector_id, {}))
         return decision
 
     @staticmethod
@@ -323,12 +345,11 @@ class SyncEngine:
                 problems.setdefault("data.survey_answers", []).extend(wrong)
         return meaning, problems
 
-    def _check_intention_conflict(self, decision: _Decision, row: ContactRow, contacts: list) -> None:
+    def _check_intention_conflict(self, decision: _Decision, row: ContactRow, contacts: list, links: dict) -> None:
         """Compare with earlier contacts of the elector (``contacts`` gains this one for the rest of the batch)."""
         new = ContactEvent(row.id, row.kind, row.occurred_at, row.channel, row.meaning, row.intention,
                            row.strength, row.supersedes_id, row.user_id)
-        other = intention_conflict(new, [c for c in contacts if c.id != row.supersedes_id],
-                                   self.limits.conflict_window)
+        other = intention_conflict(new, contacts, self.limits.conflict_window, links)
         contacts.append(new)
         if other is None:
             return
@@ -384,7 +405,10 @@ class SyncEngine:
         """Recompute the derived state of these electors from all their events."""
         self.store.lock_electors(elector_ids)  # so two concurrent pushes cannot write a stale state
         events = self.store.events(elector_ids)
-        states = {eid: fold(*events.get(eid, ([], []))) for eid in elector_ids}
+        links = self.store.chain_links(elector_ids)
+        # Only electors with events have a state (events are never deleted, so none loses one here).
+        states = {eid: fold(*events[eid], links=links.get(eid, {})) for eid in elector_ids
+                  if events.get(eid, ([], [])) != ([], [])}
         self.store.save_states(states)
         return len(states)
 

@@ -8,7 +8,7 @@ folded in (time, id) order. Nothing here depends on arrival order or on received
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -62,25 +62,31 @@ class ElectorState:
         return self.presence == "deceased"
 
 
-def _chain_root(event: ContactEvent, by_id: dict[uuid.UUID, ContactEvent]) -> uuid.UUID:
-    """Follow `supersedes` back to the original record (which may not have arrived yet)."""
-    seen = set()
-    current = event
-    while current.supersedes is not None and current.id not in seen:
-        seen.add(current.id)
-        parent = by_id.get(current.supersedes)
-        if parent is None:
-            return current.supersedes
-        current = parent
-    return current.id
+def _chain_root(event: ContactEvent, by_id: dict[uuid.UUID, ContactEvent],
+                links: Mapping[uuid.UUID, uuid.UUID]) -> uuid.UUID:
+    """Follow `supersedes` back to the original record (which may not have arrived yet), through stored
+    contacts and through the links of refused corrections."""
+    seen = {event.id}
+    current = event.supersedes
+    while current is not None and current not in seen:
+        seen.add(current)
+        parent = by_id.get(current)
+        following = parent.supersedes if parent is not None else links.get(current)
+        if following is None:
+            return current
+        current = following
+    return current if current is not None else event.id
 
 
-def effective_contacts(events: Iterable[ContactEvent]) -> list[ContactEvent]:
-    """Reduce each chain to the contact that stands, or to nothing if it was retracted."""
+def effective_contacts(events: Iterable[ContactEvent],
+                       links: Mapping[uuid.UUID, uuid.UUID] | None = None) -> list[ContactEvent]:
+    """Reduce each chain to the contact that stands, or to nothing if it was retracted. ``links`` maps
+    refused corrections (never stored) to what they superseded, so chains stay whole through them."""
+    links = links or {}
     by_id = {e.id: e for e in events if e.kind != "resolution"}  # duplicates collapse here
     chains: dict[uuid.UUID, list[ContactEvent]] = {}
     for event in by_id.values():
-        chains.setdefault(_chain_root(event, by_id), []).append(event)
+        chains.setdefault(_chain_root(event, by_id, links), []).append(event)
     effective = []
     for root, chain in chains.items():
         winner = max(chain, key=lambda e: (KIND_RANK[e.kind], e.occurred_at, e.id))
@@ -93,12 +99,13 @@ def effective_contacts(events: Iterable[ContactEvent]) -> list[ContactEvent]:
     return sorted(effective, key=lambda e: (e.occurred_at, e.id))
 
 
-def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = ()) -> ElectorState:
-    """The elector's current state from every event known about them."""
+def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = (),
+         links: Mapping[uuid.UUID, uuid.UUID] | None = None) -> ElectorState:
+    """The elector's current state from every event known about them (``links``: see effective_contacts)."""
     contacts = list(contacts)
     state = ElectorState()
     presence_at: tuple | None = None
-    for event in effective_contacts(contacts):
+    for event in effective_contacts(contacts, links):
         state.contacts[event.channel] = state.contacts.get(event.channel, 0) + 1
         state.last_contact_at = event.occurred_at
         if event.meaning == "spoke":
@@ -125,13 +132,17 @@ def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = ()) -> E
     return state
 
 
-def intention_conflict(new: ContactEvent, others: Iterable[ContactEvent], window: timedelta) -> ContactEvent | None:
-    """Another volunteer's contact, close in time, that recorded a different intention."""
+def intention_conflict(new: ContactEvent, others: Iterable[ContactEvent], window: timedelta,
+                       links: Mapping[uuid.UUID, uuid.UUID] | None = None) -> ContactEvent | None:
+    """Another volunteer's contact, close in time, that recorded a different intention (never one of
+    the same conversation: a correction does not conflict with what it corrects)."""
     if new.meaning != "spoke" or new.intention is None:
         return None
+    others = [o for o in others if o.id != new.id]
+    own_chain = _chain_root(new, {e.id: e for e in others + [new] if e.kind != "resolution"}, links or {})
     candidates = [
-        other for other in effective_contacts(others)  # resolutions are not contacts, so never conflict
-        if other.id != new.id and other.meaning == "spoke" and other.intention is not None
+        other for other in effective_contacts(others, links)  # resolutions are not contacts, so never conflict
+        if other.id != own_chain and other.meaning == "spoke" and other.intention is not None
         and other.intention != new.intention and other.user_id != new.user_id
         and abs(other.occurred_at - new.occurred_at) <= window
     ]

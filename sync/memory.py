@@ -144,6 +144,13 @@ class MemoryStore(Store):
     def contact_electors(self, ids):
         return {i: self.world.contacts[i].elector_id for i in ids if i in self.world.contacts}
 
+    def chain_links(self, elector_ids):
+        links: dict[int, dict] = {}
+        for r in self.world.receipts.values():
+            if r.supersedes_id is not None and r.elector_id in elector_ids and r.mutation_id not in self.world.contacts:
+                links.setdefault(r.elector_id, {})[r.mutation_id] = r.supersedes_id
+        return links
+
     def insert_contacts(self, rows):
         for row in rows:
             self.world.contacts.setdefault(row.id, row)

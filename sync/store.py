@@ -53,6 +53,9 @@ class Receipt:
     status: str
     content_hash: str
     details: Any = None
+    # For corrections and retractions: the chain link (see sync.engine.chain_link).
+    elector_id: int | None = None
+    supersedes_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,11 @@ class Store(ABC):
 
     @abstractmethod
     def events(self, elector_ids: set[int]) -> dict[int, tuple[list[ContactEvent], list[FlagEvent]]]: ...
+
+    @abstractmethod
+    def chain_links(self, elector_ids: set[int]) -> dict[int, dict[uuid.UUID, uuid.UUID]]:
+        """By elector: mutation id -> the record it superseded, for corrections and retractions that were
+        refused (their links are in no stored contact)."""
 
     @abstractmethod
     def save_states(self, states: dict[int, ElectorState]) -> None: ...

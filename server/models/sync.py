@@ -24,6 +24,10 @@ class SyncReceipt(db.Model):
     status: Mapped[str] = mapped_column(String(16))
     content_hash: Mapped[str] = mapped_column(String(64))
     details: Mapped[Any | None] = mapped_column(JSONType)
+    # Corrections and retractions only: the record superseded, kept even when this one was refused so
+    # that later corrections of it still join the original conversation (sync.engine.chain_link).
+    elector_id: Mapped[int | None] = mapped_column(index=True)
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -44,6 +44,9 @@ from sync.fold import ElectorState as FoldedState
 from sync.store import CampaignInfo, ElectorInfo, Entitlement, Receipt, StorageState, Store
 
 FLAGS = ("moved", "do_not_contact")
+# Materialised data must match the versions just read from the database, not rows the session
+# happened to load earlier (a CLI command or job may serve several syncs in one session).
+FRESH = {"populate_existing": True}
 
 
 class SqlStore(Store):
@@ -100,15 +103,16 @@ class SqlStore(Store):
         if not mutation_ids:
             return {}
         rows = self.session.scalars(select(SyncReceipt).where(SyncReceipt.mutation_id.in_(mutation_ids)))
-        return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details)
-                for r in rows}
+        return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details,
+                                       r.elector_id, r.supersedes_id) for r in rows}
 
     def claim(self, receipts):
         if not receipts:
             return set()
         now = self.now()
         values = [{"mutation_id": r.mutation_id, "device_id": r.device_id, "seq": r.seq, "status": r.status,
-                   "content_hash": r.content_hash, "details": r.details, "created_at": now}
+                   "content_hash": r.content_hash, "details": r.details, "elector_id": r.elector_id,
+                   "supersedes_id": r.supersedes_id, "created_at": now}
                   for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
         stmt = self._insert(SyncReceipt).values(values).on_conflict_do_nothing(index_elements=["mutation_id"])
         return set(self.session.scalars(stmt.returning(SyncReceipt.mutation_id)))
@@ -161,6 +165,17 @@ class SqlStore(Store):
             return {}
         return dict(self.session.execute(select(ContactRecord.id, ContactRecord.elector_id)
                                          .where(ContactRecord.id.in_(ids))).all())
+
+    def chain_links(self, elector_ids):
+        if not elector_ids:
+            return {}
+        links: dict[int, dict] = {}
+        for mutation_id, elector_id, supersedes_id in self.session.execute(
+                select(SyncReceipt.mutation_id, SyncReceipt.elector_id, SyncReceipt.supersedes_id)
+                .where(SyncReceipt.elector_id.in_(elector_ids), SyncReceipt.supersedes_id.is_not(None),
+                       SyncReceipt.status.not_in(("applied", "conflict")))):
+            links.setdefault(elector_id, {})[mutation_id] = supersedes_id
+        return links
 
     def insert_contacts(self, rows):
         values = [{
@@ -360,11 +375,11 @@ class SqlStore(Store):
     def materialise(self, entity, ids, user_id):
         if entity == "campaign":
             rows = self.session.scalars(select(Campaign).where(Campaign.id.in_(ids)).options(
-                selectinload(Campaign.codes), selectinload(Campaign.questions)))
+                selectinload(Campaign.codes), selectinload(Campaign.questions)), execution_options=FRESH)
             return {c.id: campaign_for_device(c) for c in rows}
         if entity == "assignment":
             rows = self.session.scalars(select(Assignment).where(Assignment.id.in_(ids))
-                                        .options(selectinload(Assignment.items)))
+                                        .options(selectinload(Assignment.items)), execution_options=FRESH)
             return {a.id: {
                 "id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
                 "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
@@ -372,14 +387,14 @@ class SqlStore(Store):
                                              ("position", i.position)) if v is not None} for i in a.items],
             } for a in rows}
         if entity == "property":
-            rows = self.session.scalars(select(Property).where(Property.id.in_(ids)))
+            rows = self.session.scalars(select(Property).where(Property.id.in_(ids)), execution_options=FRESH)
             return {p.id: {"id": p.id, "address_lines": p.address_lines, "postcode": p.postcode, "street": p.street,
                            "house_number": p.house_number, "building": p.building, "flat": p.flat,
                            "sort_key": p.sort_key, "polling_district_id": p.polling_district_id} for p in rows}
         if entity == "elector":
             called = set(self.session.scalars(self._call_electors(user_id, self.now())
                                               .where(AssignmentItem.elector_id.in_(ids))))
-            rows = self.session.scalars(select(Elector).where(Elector.id.in_(ids)))
+            rows = self.session.scalars(select(Elector).where(Elector.id.in_(ids)), execution_options=FRESH)
             out = {}
             for e in rows:
                 body = {"id": e.id, "property_id": e.property_id, "elector_number": e.elector_number,

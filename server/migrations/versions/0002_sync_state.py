@@ -50,12 +50,15 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('elector_id', sa.Integer(), nullable=True),
+    sa.Column('supersedes_id', sa.Uuid(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['device.id'], name=op.f('fk_sync_receipt_device_id_device')),
     sa.PrimaryKeyConstraint('mutation_id', name=op.f('pk_sync_receipt'))
     )
     with op.batch_alter_table('sync_receipt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sync_receipt_device_id'), ['device_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sync_receipt_elector_id'), ['elector_id'], unique=False)
 
     op.create_table('elector_state',
     sa.Column('elector_id', sa.Integer(), nullable=False),
@@ -156,6 +159,7 @@ def downgrade():
     op.drop_table('elector_update')
     op.drop_table('elector_state')
     with op.batch_alter_table('sync_receipt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_receipt_elector_id'))
         batch_op.drop_index(batch_op.f('ix_sync_receipt_device_id'))
 
     op.drop_table('sync_receipt')
