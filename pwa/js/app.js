@@ -1,0 +1,178 @@
+// Why: starts the app: registers the service worker (and handles a new version safely), opens the
+// local store, routes between screens, keeps the sync bar current and starts sync on load, on
+// `online`, when the app becomes visible, on a timer, after each record, and via Background Sync.
+import * as db from './db.js';
+import { SyncScheduler, whenIdle } from './sync.js';
+import { SYNC_TAG } from './sw-strategies.js';
+import { mountStatusBar, renderSync } from './ui/status.js';
+import { esc } from './ui/common.js';
+
+const main = document.getElementById('main');
+const scheduler = new SyncScheduler();
+let cleanup = null;
+let refreshStatus = () => {};
+let started = false;
+
+const ROUTES = [
+  [/^#\/login$/, () => import('./ui/login.js').then((m) => m.renderLogin), () => ({})],
+  [/^#\/sync$/, async () => renderSync, () => ({})],
+  [/^#\/account$/, () => import('./ui/account.js').then((m) => m.renderAccount), () => ({})],
+  [/^#\/walk\/(\d+)$/, () => import('./ui/walk.js').then((m) => m.renderWalk), (m) => ({ assignmentId: Number(m[1]) })],
+  [/^#\/door\/(\d+)\/(\d+)$/, () => import('./ui/door.js').then((m) => m.renderDoor),
+    (m) => ({ assignmentId: Number(m[1]), propertyId: Number(m[2]) })],
+  [/^#\/call\/(\d+)$/, () => import('./ui/call.js').then((m) => m.renderCall), (m) => ({ assignmentId: Number(m[1]) })],
+  [/^#\/lists$/, () => import('./ui/lists.js').then((m) => m.renderLists), () => ({})],
+];
+
+const ctx = {
+  scheduler,
+  refreshStatus: () => refreshStatus(),
+  /** A record was committed: update the bar and send it soon. */
+  recorded() {
+    refreshStatus();
+    scheduler.soon();
+    registerBackgroundSync();
+  },
+  loggedIn() {
+    startSync();
+    scheduler.request('login');
+    go('#/lists');
+  },
+  loggedOut(message) {
+    scheduler.stop();
+    started = false;
+    refreshStatus();
+    go('#/login', { message });
+  },
+};
+
+let pendingParams = null;
+function go(hash, params = null) {
+  pendingParams = params;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+async function route() {
+  const { token } = await db.session();
+  let hash = location.hash || '';
+  if (!token && hash !== '#/login' && hash !== '#/sync') {
+    hash = '#/login';
+    history.replaceState(null, '', hash);
+  }
+  if (token && (hash === '' || hash === '#/' || hash === '#/login')) {
+    const { lastRoute } = await db.getMeta(['lastRoute']);
+    hash = lastRoute && hash !== '#/login' ? lastRoute : '#/lists';
+    history.replaceState(null, '', hash);
+  }
+  const found = ROUTES.find(([pattern]) => pattern.test(hash)) || ROUTES[ROUTES.length - 1];
+  const match = hash.match(found[0]) || [];
+  const params = { ...found[2](match), ...(pendingParams || {}) };
+  pendingParams = null;
+  if (cleanup) { try { cleanup(); } catch (e) { /* screen already gone */ } }
+  cleanup = null;
+  const view = document.createElement('div');
+  view.className = 'view';
+  main.replaceChildren(view);
+  document.querySelectorAll('[data-nav]').forEach((a) => a.toggleAttribute('aria-current', a.getAttribute('href') === hash));
+  try {
+    const render = await found[1]();
+    cleanup = await render(view, ctx, params);
+  } catch (error) {
+    console.error(error);
+    view.innerHTML = `<h1>Something went wrong</h1><p>${esc(error.message)}</p><p>Your records are safe on this phone.</p>
+      <p><a class="btn" href="#/lists">Back to your lists</a></p>`;
+  }
+  if (token && /^#\/(walk|call)\/\d+$/.test(hash)) db.setMeta({ lastRoute: hash });
+  else if (token && hash === '#/lists') db.setMeta({ lastRoute: undefined });
+}
+
+async function registerBackgroundSync() {
+  try {
+    const registration = await navigator.serviceWorker?.ready;
+    if (registration && registration.sync) await registration.sync.register(SYNC_TAG);
+  } catch (error) { /* Background Sync is a bonus: the timers and events cover every browser */ }
+}
+
+function startSync() {
+  if (started) return;
+  started = true;
+  scheduler.start();
+}
+
+// ---- a new version of the app ----------------------------------------------------------------------
+
+function offerUpdate(worker) {
+  const banner = document.getElementById('banner');
+  // Wait until no sync cycle is in flight, so a push is never cut off by the switch of versions.
+  whenIdle().then(() => {
+    banner.innerHTML = '<p>A new version of Groundwork is ready. Your records are safe.</p>' +
+      '<button type="button" class="btn btn-small btn-inverse" data-reload>Reload now</button>';
+    banner.hidden = false;
+    banner.querySelector('[data-reload]').addEventListener('click', () => {
+      whenIdle(() => new Promise((resolve) => {
+        let reloading = false;
+        navigator.serviceWorker.addEventListener('controllerchange', () => {
+          if (reloading) return;
+          reloading = true;
+          resolve();
+          location.reload();
+        });
+        worker.postMessage({ type: 'SKIP_WAITING' });
+        setTimeout(resolve, 10000);
+      }));
+    });
+  });
+}
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    const registration = await navigator.serviceWorker.register('/sw.js', { type: 'module', updateViaCache: 'none' });
+    if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
+    registration.addEventListener('updatefound', () => {
+      const worker = registration.installing;
+      worker.addEventListener('statechange', () => {
+        if (worker.state === 'installed' && navigator.serviceWorker.controller) offerUpdate(worker);
+      });
+    });
+    setInterval(() => registration.update().catch(() => {}), 60 * 60 * 1000);
+    navigator.serviceWorker.addEventListener('message', (event) => {
+      if (event.data && event.data.type === 'synced') { refreshStatus(); onSynced(); }
+    });
+  } catch (error) {
+    console.warn('Groundwork: the service worker could not be registered; the app will not work offline.', error);
+  }
+}
+
+// ---- start ------------------------------------------------------------------------------------------
+
+async function onSynced() {
+  const { token } = await db.session();
+  if (!token) return ctx.loggedOut('wiped');
+  // Lists and walk lists show new data at once; the record screens are left alone mid-task.
+  if (/^#\/(lists|walk\/\d+)?$/.test(location.hash || '')) route();
+}
+
+async function boot() {
+  refreshStatus = mountStatusBar(document.getElementById('sync-status'), scheduler);
+  scheduler.addEventListener('synced', (event) => {
+    const result = event.detail || {};
+    if (result.received || result.resets || (result.ended && result.ended.length)) onSynced();
+  });
+  scheduler.addEventListener('wiped', () => ctx.loggedOut('wiped'));
+  scheduler.addEventListener('auth', () => refreshStatus());
+  window.addEventListener('hashchange', route);
+  window.addEventListener('online', () => scheduler.request('online'));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && started) scheduler.request('visible');
+  });
+  await db.open();
+  await route();
+  const { token } = await db.session();
+  if (token) startSync();
+  registerServiceWorker();
+  document.documentElement.dataset.ready = 'true';
+}
+
+boot();

@@ -1,0 +1,95 @@
+// Why: the service worker's decisions live here, apart from its event wiring in sw.js: which requests
+// it answers, from which versioned cache, and what it does when Background Sync fires. API responses
+// (personal data) never enter Cache Storage: /api requests are left to the network.
+import { runSyncCycle } from './sync.js';
+
+export const CACHE_PREFIX = 'groundwork-shell-';
+export const SYNC_TAG = 'groundwork-outbox';
+
+// The app shell: everything needed to start with no connection. The server's tests check this list
+// against the files in pwa/, so a new module cannot be forgotten here.
+export const SHELL = [
+  '/',
+  '/manifest.webmanifest',
+  '/css/app.css',
+  '/js/app.js',
+  '/js/api.js',
+  '/js/db.js',
+  '/js/outbox.js',
+  '/js/sync.js',
+  '/js/sw-strategies.js',
+  '/js/walkorder.js',
+  '/js/recording.js',
+  '/js/export.js',
+  '/js/ui/common.js',
+  '/js/ui/status.js',
+  '/js/ui/login.js',
+  '/js/ui/lists.js',
+  '/js/ui/walk.js',
+  '/js/ui/door.js',
+  '/js/ui/call.js',
+  '/js/ui/survey.js',
+  '/js/ui/account.js',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/icon-maskable-192.png',
+  '/icons/icon-maskable-512.png',
+];
+
+export function cacheName(version) {
+  return CACHE_PREFIX + version;
+}
+
+/** Fetch every shell file afresh (bypassing the HTTP cache) into this version's cache. */
+export async function precache(version) {
+  const cache = await caches.open(cacheName(version));
+  await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'no-cache' })));
+}
+
+/** Delete the caches of every other version of the shell. */
+export async function dropOldCaches(version) {
+  const keep = cacheName(version);
+  const names = await caches.keys();
+  await Promise.all(names.filter((n) => n.startsWith(CACHE_PREFIX) && n !== keep).map((n) => caches.delete(n)));
+}
+
+/**
+ * How to answer a request: a Promise of a Response for the shell, or null to leave it alone
+ * (non-GET, cross-origin, the API, anything that is not part of the shell).
+ */
+export function route(request, origin, version) {
+  if (request.method !== 'GET') return null;
+  const url = new URL(request.url);
+  if (url.origin !== origin) return null;
+  if (url.pathname === '/api' || url.pathname.startsWith('/api/')) return null; // network only
+  if (request.mode === 'navigate') {
+    return url.pathname === '/' || url.pathname === '/index.html' ? cacheFirst('/', version) : null;
+  }
+  if (!SHELL.includes(url.pathname)) return null;
+  return cacheFirst(url.pathname, version);
+}
+
+/** The versioned cache first; the network only if the shell was never cached (or was evicted). */
+async function cacheFirst(key, version) {
+  const cache = await caches.open(cacheName(version));
+  const hit = await cache.match(key);
+  if (hit) return hit;
+  const response = await fetch(key, { cache: 'no-cache' });
+  if (response.ok) await cache.put(key, response.clone());
+  return response;
+}
+
+/** Background Sync fired: deliver the outbox and refresh the lists, then tell any open page. */
+export async function backgroundSync(clients) {
+  let outcome = 'done';
+  try {
+    await runSyncCycle('background');
+  } catch (error) {
+    outcome = 'failed';
+    // A failure that is worth retrying makes the browser try again later.
+    if (error && error.retryable) throw error;
+  } finally {
+    const windows = await clients.matchAll({ type: 'window' });
+    for (const client of windows) client.postMessage({ type: 'synced', outcome });
+  }
+}

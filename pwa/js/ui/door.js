@@ -1,0 +1,201 @@
+// Why: the record screen at a door. The common outcomes take one or two taps (not home; spoke then a
+// voting intention; refused; moved; do not contact), survey, strength and notes are optional, and undo
+// and corrections are new events. "Saved" is shown only once IndexedDB has committed the record.
+import * as db from '../db.js';
+import { correctContact, labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
+import { nextUnvisited } from '../walkorder.js';
+import { loadWalk } from './walk.js';
+import { ask, esc, focusHeading, toast } from './common.js';
+import { detailsFormHtml, readDetails } from './survey.js';
+
+const COMMON = ['not_home', 'spoke', 'refused', 'moved', 'do_not_contact'];
+
+export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
+  const model = await loadWalk(assignmentId);
+  const property = model && model.propertiesById.get(propertyId);
+  if (!property) {
+    root.innerHTML = `<h1>Address not found</h1><p>This address is no longer on this phone.</p>
+      <p><a class="btn" href="#/walk/${assignmentId}">Back to the list</a></p>`;
+    focusHeading(root);
+    return null;
+  }
+  const { campaign, assignment } = model;
+  const outcomes = outcomesFor(campaign, 'door');
+  const common = COMMON.map((m) => outcomes.find((o) => o.meaning === m)).filter(Boolean);
+  const others = outcomes.filter((o) => !common.includes(o));
+  const notHome = outcomes.find((o) => o.meaning === 'not_home');
+  let electors = (model.electorsByProperty.get(propertyId) || []).slice();
+  const modes = new Map(); // elector id → 'intention' | 'correct' | 'correct-intention' | 'details'
+
+  async function reload() {
+    const { latest } = summarise(await db.allRecords(), { campaignId: campaign.id, channel: 'door' });
+    model.latest = latest;
+    model.visited = new Set([...latest.values()].map((r) => r.propertyId));
+    const still = new Set((await db.electorsAt(propertyId)).map((e) => e.id));
+    electors = electors.filter((e) => still.has(e.id)); // someone suppressed meanwhile leaves at once
+  }
+
+  function lastLine(e) {
+    const r = model.latest.get(e.id);
+    if (!r) return '<p class="last muted">No record yet</p>';
+    let text = labelOf(campaign.outcomes, r.outcome);
+    if (r.intention) text += ': ' + labelOf(campaign.intentions, r.intention);
+    if (r.strength) text += ' (' + labelOf(campaign.strengths, r.strength) + ')';
+    const state = r.state === 'sent' ? 'sent' : r.state === 'failed' ? 'not accepted' : 'saved, waiting to send';
+    return `<p class="last"><strong>${esc(text)}</strong> <span class="muted">· ${esc(state)}</span></p>`;
+  }
+
+  function outcomeButtons(e, correcting) {
+    const button = (o) => `<button type="button" class="btn btn-outcome" data-outcome="${esc(o.code)}" data-eid="${e.id}">${esc(o.label)}${o.meaning === 'spoke' ? '…' : ''}</button>`;
+    return `<div class="grid2" role="group" aria-label="${correcting ? 'Correct the outcome for' : 'Outcome for'} ${esc(e.forenames)} ${esc(e.surname)}">
+      ${common.map(button).join('')}</div>
+      ${others.length ? `<details class="more"><summary>More outcomes</summary><div class="grid2">${others.map(button).join('')}</div></details>` : ''}`;
+  }
+
+  function intentionButtons(e) {
+    return `<fieldset class="panel"><legend>How will ${esc(e.forenames)} vote?</legend><div class="grid2">
+      ${campaign.intentions.map((i) => `<button type="button" class="btn btn-outcome" data-intention="${esc(i.code)}" data-eid="${e.id}">${esc(i.label)}</button>`).join('')}
+      <button type="button" class="btn btn-outcome" data-intention="" data-eid="${e.id}">Spoke, no answer given</button>
+      <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></fieldset>`;
+  }
+
+  function cardHtml(e) {
+    const mode = modes.get(e.id);
+    const r = model.latest.get(e.id);
+    let body;
+    if (mode === 'intention' || mode === 'correct-intention') body = intentionButtons(e);
+    else if (mode === 'details') {
+      body = `<form class="panel stack" data-details="${e.id}">${detailsFormHtml(campaign, r, `d${e.id}`)}
+        <div class="grid2"><button type="submit" class="btn btn-primary">Save details</button>
+        <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></form>`;
+    } else if (r && mode !== 'correct') {
+      body = `<div class="grid3">
+        <button type="button" class="btn btn-small" data-undo="${e.id}">Undo</button>
+        <button type="button" class="btn btn-small" data-change="${e.id}">Change</button>
+        <button type="button" class="btn btn-small" data-more="${e.id}" ${r.meaning === 'spoke' ? '' : 'hidden'}>Add details</button></div>`;
+    } else {
+      body = outcomeButtons(e, mode === 'correct') +
+        (mode === 'correct' ? `<button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button>` : '');
+    }
+    return `<li class="card person" data-card="${e.id}">
+      <h2 class="h3">${esc(e.forenames)} ${esc(e.surname)}</h2>
+      <p class="muted small">${esc(e.elector_number)}</p>
+      ${lastLine(e)}${body}</li>`;
+  }
+
+  function nextLink() {
+    const next = nextUnvisited(model.walk.order, model.visited, propertyId);
+    if (next == null) return '<p class="notice">Every door on this list has a record.</p>';
+    const p = model.propertiesById.get(next);
+    return `<a class="btn btn-primary btn-next" href="#/door/${assignmentId}/${next}">Next door: ${esc(p.address_lines[0])}${p.flat ? ', ' + esc(p.address_lines[1] || '') : ''}</a>`;
+  }
+
+  function draw() {
+    const unrecorded = electors.filter((e) => !model.latest.has(e.id));
+    root.innerHTML = `
+      <p><a class="back" href="#/walk/${assignmentId}">‹ Back to the list</a></p>
+      <h1>${esc(property.address_lines.slice(0, -1).join(', ') || property.address_lines.join(', '))}</h1>
+      <p class="muted">${esc(property.address_lines[property.address_lines.length - 1] || '')} ${esc(property.postcode || '')}</p>
+      ${notHome && unrecorded.length > 1 ? `<button type="button" class="btn btn-wide" data-nobody>Nobody home: ${unrecorded.length} people not home</button>` : ''}
+      ${electors.length ? '' : '<p class="notice">Nobody at this address is on your list.</p>'}
+      <ul class="plain-list people">${electors.map(cardHtml).join('')}</ul>
+      <div data-next>${nextLink()}</div>`;
+  }
+
+  function redrawCard(id, focusSelector) {
+    const e = electors.find((x) => x.id === id);
+    const el = root.querySelector(`[data-card="${id}"]`);
+    if (!el) return;
+    if (!e) { el.remove(); return; }
+    el.outerHTML = cardHtml(e);
+    root.querySelector('[data-next]').innerHTML = nextLink();
+    const fresh = root.querySelector(`[data-card="${id}"]`);
+    const target = (focusSelector && fresh.querySelector(focusSelector)) || fresh.querySelector('button, input, select');
+    if (target) target.focus({ preventScroll: true });
+  }
+
+  async function save(e, outcome, intention, extra = {}) {
+    const previous = model.latest.get(e.id);
+    const correcting = modes.get(e.id) === 'correct' || modes.get(e.id) === 'correct-intention' || extra.details;
+    const args = { campaign, assignment, elector: e, channel: 'door', outcome, intention, ...extra };
+    const record = correcting && previous ? await correctContact(previous, args) : await recordContact(args);
+    modes.delete(e.id);
+    await reload();
+    ctx.recorded();
+    let text = `Saved: ${e.forenames} ${e.surname}, ${outcome.label}`;
+    if (intention) text += ', ' + labelOf(campaign.intentions, intention);
+    redrawCard(e.id);
+    if (outcome.meaning !== 'do_not_contact') {
+      toast(text, { action: 'Undo', onAction: () => undo(e, record) });
+    } else {
+      toast(text + '. They will not be contacted again.');
+    }
+  }
+
+  async function undo(e, record) {
+    const current = model.latest.get(e.id);
+    if (!current || current.chain !== record.chain) return;
+    await retractContact(current, 'Undone on the phone');
+    await reload();
+    ctx.recorded();
+    redrawCard(e.id);
+    toast(`Undone: the record for ${e.forenames} ${e.surname} was withdrawn.`);
+  }
+
+  root.addEventListener('click', async (event) => {
+    const t = event.target.closest('button');
+    if (!t) return;
+    const e = electors.find((x) => x.id === Number(t.dataset.eid || t.dataset.undo || t.dataset.change || t.dataset.more));
+    if (t.hasAttribute('data-nobody')) {
+      for (const person of electors.filter((x) => !model.latest.has(x.id))) {
+        await recordContact({ campaign, assignment, elector: person, channel: 'door', outcome: notHome });
+      }
+      await reload();
+      ctx.recorded();
+      draw();
+      toast('Saved: nobody home.');
+      const next = root.querySelector('[data-next] a');
+      if (next) next.focus();
+      return;
+    }
+    if (!e) return;
+    if (t.dataset.outcome !== undefined) {
+      const outcome = outcomes.find((o) => o.code === t.dataset.outcome);
+      if (outcome.meaning === 'spoke') {
+        modes.set(e.id, modes.get(e.id) === 'correct' ? 'correct-intention' : 'intention');
+        return redrawCard(e.id, '[data-intention]');
+      }
+      if (outcome.meaning === 'do_not_contact') {
+        const ok = await ask({
+          title: `Do not contact ${e.forenames} ${e.surname}?`,
+          body: '<p>They asked not to be contacted again. They will be removed from every list, for every volunteer. This cannot be undone from the app.</p>',
+          buttons: [{ label: 'Yes, do not contact', value: true, kind: 'danger' }, { label: 'Cancel', value: false }],
+        });
+        if (!ok) return;
+      }
+      return save(e, outcome, null);
+    }
+    if (t.dataset.intention !== undefined) {
+      const spoke = outcomes.find((o) => o.meaning === 'spoke');
+      return save(e, spoke, t.dataset.intention || null);
+    }
+    if (t.hasAttribute('data-cancel')) { modes.delete(e.id); return redrawCard(e.id); }
+    if (t.dataset.undo) return undo(e, model.latest.get(e.id));
+    if (t.dataset.change) { modes.set(e.id, 'correct'); return redrawCard(e.id); }
+    if (t.dataset.more) { modes.set(e.id, 'details'); return redrawCard(e.id); }
+  });
+
+  root.addEventListener('submit', async (event) => {
+    const form = event.target.closest('[data-details]');
+    if (!form) return;
+    event.preventDefault();
+    const e = electors.find((x) => x.id === Number(form.dataset.details));
+    const previous = model.latest.get(e.id);
+    const outcome = outcomes.find((o) => o.code === previous.outcome);
+    await save(e, outcome, previous.intention, { ...readDetails(form, campaign, `d${e.id}`), details: true });
+  });
+
+  draw();
+  focusHeading(root);
+  return null;
+}

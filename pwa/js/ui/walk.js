@@ -1,0 +1,125 @@
+// Why: the walk list a canvasser follows door to door with no signal: streets in order, odd and even
+// sides, households under their address, blocks of flats as a grid, search by name or number, and the
+// next door not yet visited one tap away. Built as one HTML string so 5,000 electors render at once.
+import * as db from '../db.js';
+import { labelOf, summarise } from '../recording.js';
+import { buildWalk, byProperty, flatLabel, matches, nextUnvisited } from '../walkorder.js';
+import { esc, focusHeading, plural } from './common.js';
+
+/** Everything a walk list screen needs, loaded from IndexedDB. */
+export async function loadWalk(assignmentId) {
+  const assignment = await db.get('assignment', assignmentId);
+  if (!assignment) return null;
+  const [campaign, properties, electors, records] = await Promise.all([
+    db.get('campaign', assignment.campaign_id), db.all('property'), db.all('elector'), db.allRecords(),
+  ]);
+  const propertiesById = new Map(properties.map((p) => [p.id, p]));
+  const electorsByProperty = byProperty(electors);
+  const walk = buildWalk(assignment, propertiesById, electorsByProperty);
+  const { latest } = summarise(records, { campaignId: assignment.campaign_id, channel: 'door' });
+  const visited = new Set();
+  for (const r of latest.values()) visited.add(r.propertyId);
+  return { assignment, campaign, propertiesById, electorsByProperty, walk, latest, visited };
+}
+
+/** A short description of what was last recorded at a door, or ''. */
+export function doorState(model, electors) {
+  const done = electors.map((e) => model.latest.get(e.id)).filter(Boolean);
+  if (!done.length) return '';
+  done.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
+  const last = done[done.length - 1];
+  let text = labelOf(model.campaign && model.campaign.outcomes, last.outcome);
+  if (last.intention) text += ': ' + labelOf(model.campaign.intentions, last.intention);
+  return electors.length > 1 ? `${text} (${done.length}/${electors.length})` : text;
+}
+
+function names(electors) {
+  if (!electors.length) return 'Nobody listed';
+  return electors.map((e) => `${e.forenames} ${e.surname}`).join(', ');
+}
+
+function houseHtml(model, aid, p, electors) {
+  const state = doorState(model, electors);
+  const number = p.house_number != null ? p.house_number : '';
+  return `<li><a class="door${state ? ' visited' : ''}" href="#/door/${aid}/${p.id}" data-pid="${p.id}">
+    <span class="door-no" aria-hidden="true">${esc(number)}</span>
+    <span class="door-main"><span class="door-addr">${esc(p.address_lines.slice(0, -1).join(', ') || p.address_lines.join(', '))}</span>
+    <span class="door-names">${esc(names(electors))}</span>
+    ${state ? `<span class="door-state">${esc(state)}</span>` : ''}</span></a></li>`;
+}
+
+function blockHtml(model, aid, block) {
+  const done = block.flats.filter((f) => model.visited.has(f.property.id)).length;
+  return `<li class="block"><h4 class="block-name">${esc(block.name)} <span class="muted">(${done}/${block.flats.length} visited)</span></h4>
+    <ul class="flats">${block.flats.map(({ property: p, electors }) => {
+      const state = doorState(model, electors);
+      const label = flatLabel(p);
+      const short = label.replace(/^flat\s+/i, '');
+      const aria = `${label}, ${plural(electors.length, 'person', 'people')}${state ? ', ' + state : ', not visited'}`;
+      return `<li><a class="flat${state ? ' visited' : ''}" href="#/door/${aid}/${p.id}" data-pid="${p.id}" aria-label="${esc(aria)}">${esc(short)}</a></li>`;
+    }).join('')}</ul></li>`;
+}
+
+function listHtml(model) {
+  const aid = model.assignment.id;
+  return model.walk.streets.map((street) => `<section class="street" aria-label="${esc(street.name)}">
+    <h2 class="street-name">${esc(street.name)}</h2>
+    ${street.sides.map((side) => `<h3 class="side">${esc(side.label)}</h3><ul class="plain-list doors">${side.entries.map((e) =>
+      e.type === 'house' ? houseHtml(model, aid, e.property, e.electors) : blockHtml(model, aid, e)).join('')}</ul>`).join('')}
+  </section>`).join('');
+}
+
+function searchHtml(model, query) {
+  const aid = model.assignment.id;
+  const hits = [];
+  for (const id of model.walk.order) {
+    const p = model.propertiesById.get(id);
+    const electors = model.electorsByProperty.get(id) || [];
+    if (matches(p, electors, query)) hits.push(houseHtml(model, aid, p, electors));
+    if (hits.length >= 200) break;
+  }
+  return `<p class="muted" role="status">${hits.length >= 200 ? 'First 200 matches' : esc(plural(hits.length, 'match', 'matches'))}</p>
+    <ul class="plain-list doors">${hits.join('')}</ul>`;
+}
+
+export async function renderWalk(root, ctx, { assignmentId }) {
+  const model = await loadWalk(assignmentId);
+  if (!model) {
+    root.innerHTML = `<h1>List not found</h1><p>This list is no longer on this phone: it may have ended or been
+      reassigned.</p><p><a class="btn" href="#/lists">Back to your lists</a></p>`;
+    focusHeading(root);
+    return null;
+  }
+  const total = model.walk.order.length;
+  const next = nextUnvisited(model.walk.order, model.visited);
+  const nextProp = next != null ? model.propertiesById.get(next) : null;
+  root.innerHTML = `
+    <h1>${esc(model.assignment.name)}</h1>
+    <p class="muted">${esc(plural(total, 'address', 'addresses'))} · ${model.visited.size} visited</p>
+    ${nextProp ? `<a class="btn btn-primary btn-next" href="#/door/${model.assignment.id}/${next}">Next door: ${esc(nextProp.address_lines[0])}${nextProp.flat ? ', ' + esc(nextProp.address_lines[1] || '') : ''}</a>`
+      : '<p class="notice">Every door on this list has a record. Well done!</p>'}
+    <div class="field search">
+      <label for="walk-search">Find a name or house number</label>
+      <input id="walk-search" type="search" autocomplete="off" enterkeyhint="search">
+    </div>
+    <div data-list>${listHtml(model)}</div>`;
+  const listEl = root.querySelector('[data-list]');
+  const search = root.querySelector('#walk-search');
+  const key = `walk-search:${assignmentId}`;
+  let timer = null;
+  const apply = () => {
+    const q = search.value;
+    sessionStorage.setItem(key, q);
+    listEl.innerHTML = q.trim() ? searchHtml(model, q) : listHtml(model);
+  };
+  search.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(apply, 120); });
+  const saved = sessionStorage.getItem(key);
+  if (saved) { search.value = saved; apply(); }
+  // Come back to where you were in a long list.
+  const scrollKey = `walk-scroll:${assignmentId}`;
+  const y = Number(sessionStorage.getItem(scrollKey) || 0);
+  if (y) window.scrollTo(0, y); else focusHeading(root);
+  const onScroll = () => sessionStorage.setItem(scrollKey, String(window.scrollY));
+  window.addEventListener('scroll', onScroll, { passive: true });
+  return () => window.removeEventListener('scroll', onScroll);
+}
