@@ -27,7 +27,11 @@ test: $(VENV)/.installed
 	scripts/test
 
 bench: $(VENV)/.installed
-	$(VENV)/bin/python bench/register_bench.py
+	@# Both benches empty and migrate the PostgreSQL database they are given: never the test databases.
+	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
+		$(VENV)/bin/python bench/register_bench.py $(if $(QUICK),--rows 2000,)
+	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
+		$(VENV)/bin/python bench/sync_bench.py $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -4,7 +4,7 @@ Not a test (nothing here asserts a time): run it after changing the importer and
 
     .venv/bin/python bench/register_bench.py [--rows 10000]
 
-PostgreSQL is used if BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) is
+PostgreSQL is used if BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/groundwork_bench) is
 reachable. WARNING: the bench empties that database (drops its public schema) and migrates it afresh,
 so point it at a scratch database, and do not run it while the test suite uses the same one.
 """
@@ -19,14 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from common import DEFAULT_POSTGRES_URL, reachable, reset_postgres  # bench/common.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from server.config import normalise_database_url  # noqa: E402
 
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CONSTITUENCY = "E14000999"
 HEADER = ["Elector Number Prefix", "Elector Number", "Elector Number Suffix", "Elector Markers", "Elector DOB",
           "Elector Surname", "Elector Forename", "PostCode", "Address1", "Address2", "Address3", "Address4",
@@ -99,27 +99,8 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def reachable(url: str) -> str | None:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return None
-    except Exception as exc:
-        return str(exc).splitlines()[0]
-    finally:
-        engine.dispose()
 
 
-def reset_postgres(url: str) -> None:
-    database = make_url(url).database or ""
-    if "test" not in database and "bench" not in database:
-        raise SystemExit(f"Refusing to empty database {database!r}: its name must contain 'test' or 'bench'.")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def run_backend(name: str, url: str, files: list[tuple[str, Path]]) -> list[dict]:

@@ -56,7 +56,10 @@ class SqlStore(Store):
         self.dialect = session.get_bind().dialect.name
 
     def _insert(self, model):
-        return (postgresql if self.dialect == "postgresql" else sqlite).insert(model)
+        """The dialect's INSERT (for ON CONFLICT) on the model's table. Core, not the ORM: with a list of
+        parameter sets it is one cached statement run as executemany, and None values are kept (the ORM's
+        bulk insert drops them and splits the batch wherever the keys differ)."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(model.__table__)
 
     def now(self) -> datetime:
         return self.clock()
@@ -114,8 +117,8 @@ class SqlStore(Store):
                    "content_hash": r.content_hash, "details": r.details, "elector_id": r.elector_id,
                    "supersedes_id": r.supersedes_id, "created_at": now}
                   for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
-        stmt = self._insert(SyncReceipt).values(values).on_conflict_do_nothing(index_elements=["mutation_id"])
-        return set(self.session.scalars(stmt.returning(SyncReceipt.mutation_id)))
+        stmt = self._insert(SyncReceipt).on_conflict_do_nothing(index_elements=["mutation_id"])
+        return set(self.session.scalars(stmt.returning(SyncReceipt.__table__.c.mutation_id), values))
 
     def campaigns(self, ids):
         if not ids:
@@ -261,10 +264,10 @@ class SqlStore(Store):
                    "intention_at": s.intention_at, "last_contact_at": s.last_contact_at,
                    "last_spoke_at": s.last_spoke_at, "contacts": s.contacts, "do_not_contact": s.do_not_contact,
                    "presence": s.presence, "updated_at": now} for eid, s in sorted(states.items())]
-        stmt = self._insert(ElectorState).values(values)
+        stmt = self._insert(ElectorState)
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=["elector_id"],
-            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}))
+            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), values)
         self.session.execute(delete(ReconcileQueue).where(ReconcileQueue.elector_id.in_(list(states))))
 
     def enqueue_reconcile(self, elector_ids):
@@ -354,12 +357,12 @@ class SqlStore(Store):
             held = [e for e in pending if e[2] is not None]
             gone = [e for e in pending if e[2] is None]
             if held:
-                stmt = self._insert(DeviceHolding).values([
-                    {"device_id": device_id, "storage_id": storage_id, "entity": e, "entity_id": i, "version": v}
-                    for e, i, v in held])
+                stmt = self._insert(DeviceHolding)
                 self.session.execute(stmt.on_conflict_do_update(
                     index_elements=["device_id", "storage_id", "entity", "entity_id"],
-                    set_={"version": stmt.excluded.version}))
+                    set_={"version": stmt.excluded.version}),
+                    [{"device_id": device_id, "storage_id": storage_id, "entity": e, "entity_id": i, "version": v}
+                     for e, i, v in held])
             for entity in {e for e, _, _ in gone}:
                 self.session.execute(delete(DeviceHolding).where(
                     DeviceHolding.device_id == device_id, DeviceHolding.storage_id == storage_id,

@@ -1,0 +1,647 @@
+"""How fast sync is over HTTP on SQLite and PostgreSQL: push, replay, pull, initial download, rebuild.
+
+Not a test (nothing here asserts a time): run it after changing the sync engine or its store and
+compare the numbers. Every figure in one table comes from one run, so ratios are measured side by side.
+
+    .venv/bin/python bench/sync_bench.py            # the full run (about 6 minutes on 2 cores)
+    .venv/bin/python bench/sync_bench.py --quick    # a smoke run of under a minute
+
+Measures (docs/performance.md has the aims and the latest figures):
+
+* push: contact records per second through POST /api/v1/sync/push (the whole Flask stack: auth,
+  validation, dedup, reconciliation) in batches of 500, next to the ceiling: the same rows
+  bulk-inserted into contact_record by the same driver (a Core executemany insert), batch by batch;
+* replay: the same batches pushed again (all duplicates), as a share of the first push's time;
+* pull: a fresh device pulling one page of 1,000 changes of its walk list while contact_record
+  holds each of --events contact events (median of --repeats);
+* initial download: a new device pulling its whole walk list (--walk-electors) from nothing with the
+  default page size: time, pages, and the bytes of the JSON bodies raw and gzipped (level 6);
+* rebuild: ``flask sync rebuild`` over the largest --events.
+
+PostgreSQL is used if BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/groundwork_bench)
+is reachable. WARNING: the bench empties that database (drops its public schema) and migrates it
+afresh; it refuses a database whose name does not contain "bench".
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import json
+import logging
+import os
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from common import DEFAULT_POSTGRES_URL, reachable, reset_postgres  # bench/common.py
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from server.config import normalise_database_url  # noqa: E402
+
+CONSTITUENCY = "E14000998"
+PASSWORD = "bench password, long enough"
+EMAIL = "canvasser@bench.example"
+BATCH = 500
+PULL_PAGE = 1000
+CHUNK = 20_000  # rows per executemany (and per transaction) when growing contact_record
+PER_DISTRICT = 2500
+SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson",
+            "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Kowalski"]
+FORENAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Noah", "Oliver", "George", "Arthur", "Muhammad", "Leo",
+             "Harry", "Oscar", "Aisha", "Chidi", "Niamh", "Cerys", "Siobhan", "Wiktoria", "Arjun"]
+STREETS = ["High Street", "Station Road", "Church Lane", "Mill Lane", "Victoria Road", "Manor Way", "Elm Grove",
+           "Queens Road", "North Road", "Chapel Street", "Green Lane", "Meadow View", "Orchard Close"]
+# (code, label, meaning, channels)
+OUTCOMES = [("SPOKE", "Spoke", "spoke", ["door", "phone"]), ("NH", "Not home", "not_home", ["door"]),
+            ("NA", "No answer", "no_answer", ["phone"]), ("REF", "Refused", "refused", ["door", "phone"]),
+            ("MOV", "Moved", "moved", ["door", "phone"])]
+INTENTIONS = ["LAB", "CON", "LD", "GRN", "RFM", "UND"]
+STRENGTHS = ["1", "2", "3"]
+PHASES = ("push", "ceiling", "replay", "pull", "download", "rebuild")
+
+
+# ------------------------------------------------------------------------------------------ plumbing
+
+
+
+
+class SqlMeter:
+    """Counts the statements sent to the database and the time spent in the driver's execute."""
+
+    def __init__(self, engine):
+        self.count = 0
+        self.seconds = 0.0
+        self._started: list[float] = []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_args):
+        self._started.append(time.perf_counter())
+
+    def _after(self, *_args):
+        self.seconds += time.perf_counter() - self._started.pop()
+        self.count += 1
+
+    def reading(self) -> tuple[int, float]:
+        return self.count, self.seconds
+
+
+class Profiler:
+    """cProfile around the timed calls of one phase (--profile), printed at the end of the backend."""
+
+    def __init__(self, phase: str | None):
+        self.phase = phase
+        self.profile = cProfile.Profile() if phase else None
+
+    def wrap(self, phase: str):
+        profiler = self
+
+        class _Ctx:
+            def __enter__(self):
+                if profiler.phase == phase:
+                    profiler.profile.enable()
+
+            def __exit__(self, *exc):
+                if profiler.phase == phase:
+                    profiler.profile.disable()
+
+        return _Ctx()
+
+    def report(self, backend: str, out: str | None) -> None:
+        if not self.profile:
+            return
+        if out:
+            path = f"{out}.{backend.lower()}.{self.phase}.pstats"
+            self.profile.dump_stats(path)
+            print(f"[{backend}] profile of {self.phase} written to {path}", file=sys.stderr)
+        stats = pstats.Stats(self.profile, stream=sys.stderr)
+        stats.strip_dirs()
+        print(f"\n[{backend}] profile of {self.phase}: top 35 by cumulative time", file=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(35)
+        print(f"[{backend}] profile of {self.phase}: top 25 by own time", file=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
+
+
+def log(message: str) -> None:
+    print(f"  {time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------- world
+@dataclass
+class World:
+    constituency_id: int
+    campaign_id: int
+    user_id: int
+    elector_ids: list[int]  # every elector of the CLP, in register order
+    walk_elector_ids: list[int]  # the electors of the canvasser's walk list
+    walk_properties: int
+    properties: int
+    device_id: uuid.UUID | None = None
+    token: str = ""
+    seq: int = 0
+
+
+def build_world(clp_electors: int, walk_electors: int, seed: int) -> World:
+    """A CLP of ``clp_electors`` electors in households; a canvasser whose walk list covers the first
+    properties of the register until it holds at least ``walk_electors`` electors."""
+    from server.extensions import db
+    from server.models import (
+        Assignment,
+        AssignmentItem,
+        AssignmentKind,
+        AssignmentUser,
+        Campaign,
+        CampaignCode,
+        CampaignKind,
+        CodeSet,
+        Constituency,
+        Elector,
+        OutcomeMeaning,
+        PollingDistrict,
+        Property,
+        Region,
+        Role,
+        Ward,
+    )
+    from server.services import accounts
+
+    rng = random.Random(seed)
+    region = Region(code="BENCH", name="Bench region")
+    constituency = Constituency(code=CONSTITUENCY, name="Benchford", region=region)
+    ward = Ward(constituency=constituency, code="W1", name="Benchford Central")
+    db.session.add_all([region, constituency, ward])
+    db.session.flush()
+    n_districts = max(1, -(-clp_electors // PER_DISTRICT))
+    districts = [PollingDistrict(ward=ward, constituency_id=constituency.id, code=f"B{chr(65 + d // 10)}{d % 10}",
+                                 name=f"District {d + 1}") for d in range(n_districts)]
+    db.session.add_all(districts)
+    db.session.flush()
+
+    # Households of 1-4 electors (flats in blocks now and then), district by district.
+    households: list[tuple[dict, int]] = []
+    made = 0
+    for d_index, district in enumerate(districts):
+        in_district, house = 0, 0
+        postcode = f"BF{d_index % 9 + 1} {d_index % 10}{chr(65 + d_index % 26)}{chr(65 + (d_index * 7) % 26)}"
+        while in_district < PER_DISTRICT and made < clp_electors:
+            house += 1
+            street = STREETS[(house // 40 + d_index) % len(STREETS)]
+            flats = [f"Flat {f}" for f in range(1, 9)] if rng.random() < 0.05 else [None]
+            for flat in flats:
+                size = min(rng.choice((1, 1, 2, 2, 2, 3, 4)), PER_DISTRICT - in_district, clp_electors - made)
+                if size <= 0:
+                    break
+                lines = ([flat, "Victoria Court"] if flat else []) + [f"{house} {street}", "Benchford"]
+                households.append(({
+                    "constituency_id": constituency.id, "polling_district_id": district.id,
+                    "address_lines": lines, "postcode": postcode, "street": street, "house_number": house,
+                    "building": "Victoria Court" if flat else None, "flat": flat,
+                    "sort_key": f"{street.lower()}|{house:05d}|{flat or ''}",
+                    "address_key": f"{district.code}|{flat or ''}|{house} {street}|{postcode}".lower(),
+                }, size))
+                in_district += size
+                made += size
+    property_ids: list[int] = []
+    for start in range(0, len(households), CHUNK):
+        rows = [h for h, _ in households[start:start + CHUNK]]
+        property_ids += db.session.scalars(
+            insert(Property).returning(Property.id, sort_by_parameter_order=True), rows).all()
+    prefixes = {d.id: d.code for d in districts}
+    electors, numbers = [], {}
+    for (prop, size), property_id in zip(households, property_ids):
+        district_id = prop["polling_district_id"]
+        surname = rng.choice(SURNAMES)
+        for _ in range(size):
+            numbers[district_id] = numbers.get(district_id, 0) + 1
+            electors.append({"constituency_id": constituency.id, "polling_district_id": district_id,
+                             "property_id": property_id, "prefix": prefixes[district_id],
+                             "number": numbers[district_id], "suffix": 0, "surname": surname,
+                             "forenames": rng.choice(FORENAMES)})
+    elector_ids: list[int] = []
+    for start in range(0, len(electors), CHUNK):
+        elector_ids += db.session.scalars(
+            insert(Elector).returning(Elector.id, sort_by_parameter_order=True), electors[start:start + CHUNK]).all()
+
+    today = date.today()
+    campaign = Campaign(name="Bench general election", kind=CampaignKind.GENERAL_ELECTION,
+                        starts_on=today - timedelta(days=400), ends_on=today + timedelta(days=60))
+    campaign.codes = (
+        [CampaignCode(code_set=CodeSet.OUTCOME, code=c, label=label, meaning=OutcomeMeaning(m), channels=ch,
+                      position=i) for i, (c, label, m, ch) in enumerate(OUTCOMES)]
+        + [CampaignCode(code_set=CodeSet.INTENTION, code=c, label=c, position=i) for i, c in enumerate(INTENTIONS)]
+        + [CampaignCode(code_set=CodeSet.STRENGTH, code=c, label=c, position=i) for i, c in enumerate(STRENGTHS)])
+    db.session.add(campaign)
+    db.session.commit()
+    user = accounts.create_user(email=EMAIL, name="Bench Canvasser", password=PASSWORD, role=Role.CANVASSER,
+                                constituency_code=CONSTITUENCY)
+
+    # The walk list: whole households, in register order, until it holds walk_electors electors.
+    walk_props, covered = [], 0
+    for (_, size), property_id in zip(households, property_ids):
+        if covered >= walk_electors:
+            break
+        walk_props.append(property_id)
+        covered += size
+    now = datetime.now(timezone.utc)
+    assignment = Assignment(campaign_id=campaign.id, constituency_id=constituency.id, kind=AssignmentKind.WALK,
+                            name="Bench walk list", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=14))
+    assignment.items = [AssignmentItem(property_id=p, position=i) for i, p in enumerate(walk_props)]
+    assignment.assignees = [AssignmentUser(user_id=user.id)]
+    db.session.add(assignment)
+    db.session.commit()
+    world = World(constituency.id, campaign.id, user.id, elector_ids, elector_ids[:covered], len(walk_props),
+                  len(property_ids))
+    db.session.close()
+    return world
+
+
+def login(client, world: World) -> None:
+    response = client.post("/api/v1/auth/login",
+                           json={"email": EMAIL, "password": PASSWORD, "device_name": "Bench phone"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    world.token = body["token"]
+    world.device_id = uuid.UUID(body["device"]["id"])
+
+
+# ---------------------------------------------------------------------------------------------- push
+def make_batch(rng: random.Random, world: World, elector_ids: list[int]) -> list[dict]:
+    """Canvass records as the app sends them: 60% spoke (most with an intention), 40% not home."""
+    now = datetime.now(timezone.utc)
+    out = []
+    for elector_id in elector_ids:
+        world.seq += 1
+        spoke = rng.random() < 0.6
+        data = {"campaign_id": world.campaign_id, "elector_id": elector_id, "channel": "door",
+                "outcome": "SPOKE" if spoke else "NH",
+                "intention": rng.choice(INTENTIONS) if spoke and rng.random() < 0.9 else None}
+        if data["intention"] and rng.random() < 0.5:
+            data["strength"] = rng.choice(STRENGTHS)
+        out.append({"id": str(uuid.uuid4()), "seq": world.seq, "type": "contact",
+                    "occurred_at": (now - timedelta(seconds=rng.randint(60, 6 * 3600))).isoformat(),
+                    "base_version": None, "data": data})
+    return out
+
+
+def push_body(world: World, storage_id: str, mutations: list[dict]) -> bytes:
+    return json.dumps({"device_id": str(world.device_id), "storage_id": storage_id, "protocol_version": 1,
+                       "schema_version": 1, "device_time": datetime.now(timezone.utc).isoformat(),
+                       "mutations": mutations}).encode()
+
+
+def ceiling_rows(world: World, mutations: list[dict]) -> list[dict]:
+    """The contact_record rows a push of these mutations stores, under new ids."""
+    now = datetime.now(timezone.utc)
+    rows = []
+    for m in mutations:
+        occurred = datetime.fromisoformat(m["occurred_at"])
+        d = m["data"]
+        rows.append({"id": uuid.uuid4(), "kind": "record", "campaign_id": d["campaign_id"],
+                     "constituency_id": world.constituency_id, "elector_id": d["elector_id"], "channel": d["channel"],
+                     "outcome": d["outcome"], "intention": d["intention"], "strength": d.get("strength"),
+                     "survey_answers": {}, "notes": None, "supersedes_id": None, "occurred_at": occurred,
+                     "device_occurred_at": occurred, "clock_flags": [], "received_at": now,
+                     "user_id": world.user_id, "device_id": world.device_id, "source": "pwa",
+                     "content_hash": uuid.uuid4().hex * 2, "import_batch_id": None})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- pull
+def pull(client, world: World, storage_id: str, cursor: str | None = None, limit: int | None = None):
+    params = {"storage_id": storage_id}
+    if cursor:
+        params["cursor"] = cursor
+    if limit:
+        params["limit"] = limit
+    return client.get("/api/v1/sync/pull", query_string=params, headers={"Authorization": f"Bearer {world.token}"})
+
+
+# ------------------------------------------------------------------------------------------- events
+def count_events(engine) -> int:
+    from server.models import ContactRecord
+
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(ContactRecord.__table__))
+
+
+def grow_events(engine, world: World, target: int, rng: random.Random) -> tuple[int, float]:
+    """Bulk-insert synthetic contact events until contact_record holds ``target``; (rows added, seconds)."""
+    from server.models import ContactRecord
+
+    table = ContactRecord.__table__
+    need = target - count_events(engine)
+    if need <= 0:
+        return 0, 0.0
+    now = datetime.now(timezone.utc)
+    ids = world.elector_ids
+    started = time.perf_counter()
+    for start in range(0, need, CHUNK):
+        rows = []
+        for _ in range(min(CHUNK, need - start)):
+            occurred = now - timedelta(seconds=rng.randint(3 * 86400, 365 * 86400))
+            if rng.random() < 0.8:
+                channel, outcome = "door", rng.choice(("SPOKE", "SPOKE", "NH", "NH", "REF", "MOV"))
+            else:
+                channel, outcome = "phone", rng.choice(("SPOKE", "NA", "NA"))
+            intention = rng.choice(INTENTIONS) if outcome == "SPOKE" and rng.random() < 0.9 else None
+            rows.append({"id": uuid.uuid4(), "kind": "record", "campaign_id": world.campaign_id,
+                         "constituency_id": world.constituency_id, "elector_id": ids[rng.randrange(len(ids))],
+                         "channel": channel, "outcome": outcome, "intention": intention,
+                         "strength": rng.choice(STRENGTHS) if intention and rng.random() < 0.5 else None,
+                         "survey_answers": {}, "notes": None, "supersedes_id": None, "occurred_at": occurred,
+                         "device_occurred_at": occurred, "clock_flags": [],
+                         "received_at": occurred + timedelta(minutes=rng.randint(1, 600)),
+                         "user_id": world.user_id, "device_id": world.device_id, "source": "pwa",
+                         "content_hash": None, "import_batch_id": None})
+        with engine.begin() as conn:
+            conn.execute(insert(table), rows)
+    seconds = time.perf_counter() - started
+    if engine.dialect.name == "postgresql":
+        # What autovacuum would soon do after a load this size; plans then see the real table.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE contact_record"))
+    return need, seconds
+
+
+# ------------------------------------------------------------------------------------------ backend
+def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
+    from flask_migrate import upgrade
+
+    from server import create_app
+    from server.extensions import db
+    from server.models import ContactRecord
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False, "TESTING": True,
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    rng = random.Random(args.seed)
+    out: dict = {"backend": name}
+    with app.app_context():
+        upgrade()
+        engine = db.engine
+        log(f"{name}: building a CLP of {args.clp_electors:,} electors")
+        started = time.perf_counter()
+        world = build_world(args.clp_electors, args.walk_electors, args.seed)
+        out["world_seconds"] = time.perf_counter() - started
+        out["walk_electors"], out["walk_properties"] = len(world.walk_elector_ids), world.walk_properties
+        out["clp_electors"], out["properties"] = len(world.elector_ids), world.properties
+        client = app.test_client()
+        login(client, world)
+        auth = {"Authorization": f"Bearer {world.token}"}
+        meter = SqlMeter(engine)
+        storage_id = str(uuid.uuid4())
+
+        # Warm up the caches (compiled statements, schemas, connections), outside every measure.
+        warm = make_batch(rng, world, world.elector_ids[-20:])
+        assert client.post("/api/v1/sync/push", data=push_body(world, storage_id, warm),
+                           content_type="application/json", headers=auth).status_code == 200
+        with engine.begin() as conn:
+            conn.execute(insert(ContactRecord.__table__), ceiling_rows(world, warm))
+        assert pull(client, world, str(uuid.uuid4()), limit=20).status_code == 200
+
+        # Push, with its ceiling batch by batch; then the same batches again (replay).
+        log(f"{name}: push {args.batches} x {BATCH} over HTTP, and the bulk-insert ceiling")
+        targets = [world.elector_ids[i % len(world.elector_ids)] for i in range(args.batches * BATCH)]
+        bodies, push_s, ceil_s, statuses = [], [], [], {}
+        push_sql = [0, 0.0]
+        for b in range(args.batches):
+            mutations = make_batch(rng, world, targets[b * BATCH:(b + 1) * BATCH])
+            body = push_body(world, storage_id, mutations)
+            bodies.append(body)
+            c0, s0 = meter.reading()
+            with profiler.wrap("push"):
+                t0 = time.perf_counter()
+                response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
+                                       headers=auth)
+                push_s.append(time.perf_counter() - t0)
+            c1, s1 = meter.reading()
+            push_sql[0] += c1 - c0
+            push_sql[1] += s1 - s0
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
+            for r in response.get_json()["results"]:
+                statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+            rows = ceiling_rows(world, mutations)
+            with profiler.wrap("ceiling"):
+                t0 = time.perf_counter()
+                with engine.begin() as conn:
+                    conn.execute(insert(ContactRecord.__table__), rows)
+                ceil_s.append(time.perf_counter() - t0)
+            with engine.begin() as conn:  # not part of any measure: keep the table as the pushes left it
+                conn.execute(delete(ContactRecord.__table__).where(ContactRecord.id.in_([r["id"] for r in rows])))
+        records = args.batches * BATCH
+        out.update(push_seconds=sum(push_s), ceiling_seconds=sum(ceil_s), push_records=records,
+                   push_statuses=statuses, push_sql_statements=push_sql[0] / args.batches,
+                   push_sql_seconds=push_sql[1], push_batch_seconds=push_s)
+        assert statuses.get("applied", 0) + statuses.get("conflict", 0) == records, statuses
+
+        log(f"{name}: replay the same {args.batches} batches")
+        replay_s, replay_statuses = [], {}
+        c0, s0 = meter.reading()
+        for body in bodies:
+            with profiler.wrap("replay"):
+                t0 = time.perf_counter()
+                response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
+                                       headers=auth)
+                replay_s.append(time.perf_counter() - t0)
+            assert response.status_code == 200
+            for r in response.get_json()["results"]:
+                replay_statuses[r["status"]] = replay_statuses.get(r["status"], 0) + 1
+        c1, s1 = meter.reading()
+        assert replay_statuses == {"duplicate": records}, replay_statuses
+        out.update(replay_seconds=sum(replay_s), replay_sql_statements=(c1 - c0) / args.batches,
+                   replay_sql_seconds=s1 - s0)
+
+        # Initial download: a new device pulls its whole walk list, default page size.
+        log(f"{name}: initial download of a {len(world.walk_elector_ids):,}-elector walk list")
+        fresh, cursor, pages, raw, zipped, changes, electors = str(uuid.uuid4()), None, 0, 0, 0, 0, 0
+        c0, s0 = meter.reading()
+        elapsed = 0.0
+        while True:
+            with profiler.wrap("download"):
+                t0 = time.perf_counter()
+                response = pull(client, world, fresh, cursor)
+                elapsed += time.perf_counter() - t0
+            assert response.status_code == 200, response.get_data(as_text=True)[:500]
+            data = response.get_data()
+            pages += 1
+            raw += len(data)
+            zipped += len(gzip.compress(data, compresslevel=6))
+            body = json.loads(data)
+            changes += len(body["changes"])
+            electors += sum(1 for c in body["changes"] if c["entity"] == "elector")
+            cursor = body["cursor"]
+            if not body["has_more"]:
+                break
+        c1, s1 = meter.reading()
+        assert electors == len(world.walk_elector_ids), (electors, len(world.walk_elector_ids))
+        out.update(download_seconds=elapsed, download_pages=pages, download_raw=raw, download_gzip=zipped,
+                   download_changes=changes, download_sql_statements=c1 - c0, download_sql_seconds=s1 - s0)
+
+        # Pull latency as contact_record grows.
+        out["pull"] = []
+        for target in args.events:
+            added, seconds = grow_events(engine, world, target, rng)
+            held = count_events(engine)
+            if added:
+                log(f"{name}: contact_record grown by {added:,} rows in {seconds:.1f}s "
+                    f"({added / seconds:,.0f} rows/s); it holds {held:,}")
+            times = []
+            for _ in range(args.repeats):
+                with profiler.wrap("pull"):
+                    t0 = time.perf_counter()
+                    response = pull(client, world, str(uuid.uuid4()), limit=PULL_PAGE)
+                    times.append(time.perf_counter() - t0)
+                assert response.status_code == 200
+                got = len(response.get_json()["changes"])
+            assert got == min(PULL_PAGE, out["download_changes"]), got
+            out["pull"].append({"events": held, "median": statistics.median(times), "times": times,
+                                "changes": got, "grown_rows": added, "grown_seconds": seconds})
+            log(f"{name}: pull of {got:,} changes with {held:,} events: "
+                f"median {statistics.median(times) * 1000:.0f} ms")
+
+        # flask sync rebuild over the largest table.
+        if not args.no_rebuild:
+            log(f"{name}: flask sync rebuild over {out['pull'][-1]['events']:,} events")
+            runner = app.test_cli_runner()
+            with profiler.wrap("rebuild"):
+                t0 = time.perf_counter()
+                result = runner.invoke(args=["sync", "rebuild"])
+                seconds = time.perf_counter() - t0
+            assert result.exit_code == 0, result.output
+            rebuilt = int(result.output.split("Rebuilt the state of ")[1].split(" electors")[0].replace(",", ""))
+            out.update(rebuild_seconds=seconds, rebuild_electors=rebuilt, rebuild_events=out["pull"][-1]["events"])
+            log(f"{name}: rebuilt {rebuilt:,} electors in {seconds:.1f}s")
+
+        db.session.remove()
+        engine.dispose()
+    profiler.report(name, args.profile_out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- report
+def fmt_int(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def print_report(results: list[dict], args, versions: dict) -> None:
+    cols = [r["backend"] for r in results]
+    r0 = results[0]
+
+    def row(label: str, cells: list[str], aim: str = "") -> None:
+        print(f"| {label} | " + " | ".join(cells) + f" | {aim} |")
+
+    print(f"Sync benchmark, {date.today().isoformat()}: {os.cpu_count()} cores, {platform.platform()}, "
+          f"Python {platform.python_version()}, SQLite {versions['sqlite']}, PostgreSQL {versions['postgresql']}\n")
+    print(f"World: a CLP of {r0['clp_electors']:,} electors at {r0['properties']:,} properties; the canvasser's walk "
+          f"list holds {r0['walk_electors']:,} electors at {r0['walk_properties']:,} properties. Push: "
+          f"{args.batches} batches of {BATCH} contact records over HTTP (Flask test client). "
+          f"Pull: {args.repeats} repeats, median.\n")
+    print("| measure | " + " | ".join(cols) + " | aim |")
+    print("|---|" + "---:|" * len(cols) + "---|")
+    row("push over HTTP, records/s", [fmt_int(r["push_records"] / r["push_seconds"]) for r in results])
+    row("ceiling: bulk insert of the same rows, records/s",
+        [fmt_int(r["push_records"] / r["ceiling_seconds"]) for r in results])
+    row("**push ÷ ceiling**", [f"**{r['ceiling_seconds'] / r['push_seconds']:.2f}**" for r in results],
+        "≥ 0.5 on PostgreSQL")
+    row("push: SQL statements per batch; share of time in SQL",
+        [f"{r['push_sql_statements']:.0f}; {r['push_sql_seconds'] / r['push_seconds']:.0%}" for r in results])
+    row("replay (all duplicates), records/s", [fmt_int(r["push_records"] / r["replay_seconds"]) for r in results])
+    row("**replay ÷ first push (time)**", [f"**{r['replay_seconds'] / r['push_seconds']:.2f}**" for r in results],
+        "≤ 0.33")
+    for i, target in enumerate(args.events):
+        row(f"pull {PULL_PAGE:,} changes, contact_record ≈ {target:,} (ms)",
+            [f"{r['pull'][i]['median'] * 1000:.0f}" for r in results])
+    if len(args.events) > 1:
+        row(f"**pull: {args.events[-1]:,} ÷ {args.events[0]:,} events**",
+            [f"**{r['pull'][-1]['median'] / r['pull'][0]['median']:.2f}**" for r in results], "≤ 1.5 (flat)")
+    row(f"initial download, {r0['walk_electors']:,} electors: seconds (pages)",
+        [f"{r['download_seconds']:.2f} ({r['download_pages']})" for r in results])
+    row("initial download: bytes gzipped (raw JSON)",
+        [f"{r['download_gzip'] / 1e6:.2f} MB ({r['download_raw'] / 1e6:.1f} MB)" for r in results])
+    if "rebuild_seconds" in r0:
+        row(f"`flask sync rebuild`, {r0['rebuild_events']:,} events: seconds",
+            [f"{r['rebuild_seconds']:.1f}" for r in results])
+        row("rebuild: electors folded per second",
+            [fmt_int(r["rebuild_electors"] / r["rebuild_seconds"]) for r in results])
+    grown = [(r, p) for r in results for p in r["pull"] if p["grown_rows"]]
+    if grown:
+        row("(set-up) synthetic events bulk-inserted, rows/s",
+            [fmt_int(sum(p["grown_rows"] for p in r["pull"]) / max(1e-9, sum(p["grown_seconds"] for p in r["pull"])))
+             for r in results])
+    print()
+    for r in results:
+        print(f"{r['backend']}: push statuses {r['push_statuses']}; push batch seconds "
+              f"{', '.join(f'{s:.2f}' for s in r['push_batch_seconds'])}; initial download sent "
+              f"{r['download_changes']:,} changes with {r['download_sql_statements']} SQL statements; "
+              f"pull medians/samples ms: "
+              + "; ".join(f"{p['events']:,}: " + "/".join(f"{t * 1000:.0f}" for t in p["times"]) for p in r["pull"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: --events 1000,5000 --clp-electors 5000 --walk-electors 1200 "
+                             "--batches 2 --repeats 3")
+    parser.add_argument("--events", help="contact_record sizes for the pull measure (default 10000,100000,1000000)")
+    parser.add_argument("--clp-electors", type=int, help="electors in the CLP (default 100000)")
+    parser.add_argument("--walk-electors", type=int, help="electors in the walk list (default 5000)")
+    parser.add_argument("--batches", type=int, help=f"push batches of {BATCH} (default 10)")
+    parser.add_argument("--repeats", type=int, help="pulls per table size; the median is reported (default 7)")
+    parser.add_argument("--no-rebuild", action="store_true", help="skip flask sync rebuild")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument("--no-postgres", action="store_true", help="time SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="time PostgreSQL only")
+    parser.add_argument("--profile", choices=PHASES, help="cProfile the timed calls of one phase (to stderr)")
+    parser.add_argument("--profile-out", help="also write the profile to <this>.<backend>.<phase>.pstats")
+    args = parser.parse_args()
+    defaults = ({"events": "1000,5000", "clp_electors": 5000, "walk_electors": 1200, "batches": 2, "repeats": 3}
+                if args.quick else
+                {"events": "10000,100000,1000000", "clp_electors": 100_000, "walk_electors": 5000, "batches": 10,
+                 "repeats": 7})
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.events = sorted(int(x.replace("_", "")) for x in str(args.events).split(","))
+    if args.walk_electors < PULL_PAGE:
+        print(f"Note: a walk list under {PULL_PAGE:,} electors cannot fill a {PULL_PAGE:,}-change page.\n")
+
+    versions = {"sqlite": sqlite3.sqlite_version, "postgresql": "not measured"}
+    results = []
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="groundwork-sync-bench-"))
+    if not args.no_sqlite:
+        results.append(run_backend("SQLite", "sqlite:///" + str(workdir / "bench.sqlite"), args,
+                                   Profiler(args.profile)))
+    if not args.no_postgres:
+        url = normalise_database_url(args.postgres_url)
+        problem = reachable(url)
+        if problem is None:
+            versions["postgresql"] = reset_postgres(url)
+            results.append(run_backend("PostgreSQL", url, args, Profiler(args.profile)))
+        else:
+            print(f"PostgreSQL skipped: {make_url(url).render_as_string()} is unreachable ({problem}).\n")
+    if not results:
+        raise SystemExit("Nothing measured.")
+    print_report(results, args, versions)
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n(The bench ran for {time.perf_counter() - started:.0f}s.)")
+
+
+if __name__ == "__main__":
+    main()
