@@ -5,7 +5,7 @@ import * as db from './db.js';
 import { SyncScheduler, whenIdle } from './sync.js';
 import { SYNC_TAG } from './sw-strategies.js';
 import { mountStatusBar, renderSync } from './ui/status.js';
-import { esc } from './ui/common.js';
+import { esc, hideToast } from './ui/common.js';
 
 const main = document.getElementById('main');
 const scheduler = new SyncScheduler();
@@ -27,6 +27,7 @@ const ROUTES = [
 const ctx = {
   scheduler,
   refreshStatus: () => refreshStatus(),
+  rerender: () => route(),
   /** A record was committed: update the bar and send it soon. */
   recorded() {
     refreshStatus();
@@ -54,13 +55,14 @@ function go(hash, params = null) {
 }
 
 async function route() {
-  const { token } = await db.session();
+  const { token, authProblem } = await db.session();
   let hash = location.hash || '';
   if (!token && hash !== '#/login' && hash !== '#/sync') {
     hash = '#/login';
     history.replaceState(null, '', hash);
   }
-  if (token && (hash === '' || hash === '#/' || hash === '#/login')) {
+  // With a working login the login screen is skipped; after an expired one it is where to go.
+  if (token && (hash === '' || hash === '#/' || (hash === '#/login' && !authProblem))) {
     const { lastRoute } = await db.getMeta(['lastRoute']);
     hash = lastRoute && hash !== '#/login' ? lastRoute : '#/lists';
     history.replaceState(null, '', hash);
@@ -70,6 +72,7 @@ async function route() {
   const params = { ...found[2](match), ...(pendingParams || {}) };
   pendingParams = null;
   if (cleanup) { try { cleanup(); } catch (e) { /* screen already gone */ } }
+  hideToast();
   cleanup = null;
   const view = document.createElement('div');
   view.className = 'view';

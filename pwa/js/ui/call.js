@@ -4,7 +4,7 @@
 // the same transaction as the calls, and ending a session always says thank you.
 import * as db from '../db.js';
 import { labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
-import { ask, esc, focusHeading, plural, toast } from './common.js';
+import { ask, esc, focusHeading, hideToast, plural, toast } from './common.js';
 import { detailsFormHtml, readDetails } from './survey.js';
 
 const MILESTONES = [250, 500, 1000, 1500, 2000, 3000, 4000];
@@ -84,12 +84,13 @@ export async function renderCall(root, ctx, { assignmentId }) {
         `<button type="button" class="btn btn-outcome" data-outcome="${esc(o.code)}">${esc(LABELS[o.meaning] || o.label)}</button>`).join('')}</div>
         <button type="button" class="btn btn-quiet" data-skip>Skip to the next person</button>`;
     }
-    return `<section class="card callee" aria-labelledby="callee-name">
+    return `<section class="card callee" aria-labelledby="callee-name" data-elector="${e.id}">
       <p class="muted">Person ${position} of ${model.people.length}</p>
       <h2 id="callee-name">${esc(e.forenames)} ${esc(e.surname)}</h2>
       ${phone}
+      ${extra}
       <details class="script" ${panel ? '' : 'open'}><summary>Script</summary><div class="script-text">${esc(scriptFor(campaign, e, model.meta.user))}</div></details>
-      ${extra}</section>`;
+      </section>`;
   }
 
   function everyoneHtml() {
@@ -141,6 +142,7 @@ export async function renderCall(root, ctx, { assignmentId }) {
   }
 
   async function endSession() {
+    hideToast();
     const meta = await db.getMeta(['callSession', 'callTotal', 'user']);
     const session = meta.callSession || { count: 0, startTotal: 0 };
     const total = meta.callTotal || 0;
@@ -154,7 +156,7 @@ export async function renderCall(root, ctx, { assignmentId }) {
         : 'Thank you for giving your time today. Every session helps, however it went.'}</p>
       ${passed ? `<p class="notice notice-ok">You have now made more than ${passed.toLocaleString('en-GB')} calls. That is a real milestone.</p>` : ''}
       <p>${esc(plural(total, 'call'))} in total on this phone.</p>
-      <div class="stack"><a class="btn btn-primary" href="#/call/${assignmentId}">Start another session</a>
+      <div class="stack"><button type="button" class="btn btn-primary" data-restart>Start another session</button>
       <a class="btn" href="#/lists">Back to your lists</a></div>`;
     focusHeading(root);
   }
@@ -163,6 +165,7 @@ export async function renderCall(root, ctx, { assignmentId }) {
     const t = event.target.closest('button');
     if (!t) return;
     if (t.hasAttribute('data-end')) return endSession();
+    if (t.hasAttribute('data-restart')) return ctx.rerender();
     if (t.dataset.pick) { currentId = Number(t.dataset.pick); panel = null; return draw('#callee-name'); }
     if (t.hasAttribute('data-skip')) { skipped.add(currentId); pickCurrent(); return draw('#callee-name'); }
     if (t.hasAttribute('data-cancel')) { panel = null; chosenIntention = null; return draw('[data-outcome]'); }

@@ -52,6 +52,14 @@ export function toast(message, { action = null, onAction = null, ms = 6000 } = {
   toastTimer = setTimeout(hideToast, ms);
 }
 
+/** Tell screen-reader users something the screen already shows (no visible toast in the way). */
+export function announce(message) {
+  const region = document.getElementById('toast');
+  clearTimeout(toastTimer);
+  region.innerHTML = `<span class="visually-hidden">${esc(message)}</span>`;
+  toastTimer = setTimeout(hideToast, 6000);
+}
+
 export function hideToast() {
   clearTimeout(toastTimer);
   document.getElementById('toast').replaceChildren();

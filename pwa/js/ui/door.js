@@ -5,7 +5,7 @@ import * as db from '../db.js';
 import { correctContact, labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
 import { nextUnvisited } from '../walkorder.js';
 import { loadWalk } from './walk.js';
-import { ask, esc, focusHeading, toast } from './common.js';
+import { announce, ask, esc, focusHeading } from './common.js';
 import { detailsFormHtml, readDetails } from './survey.js';
 
 const COMMON = ['not_home', 'spoke', 'refused', 'moved', 'do_not_contact'];
@@ -112,6 +112,8 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     const fresh = root.querySelector(`[data-card="${id}"]`);
     const target = (focusSelector && fresh.querySelector(focusSelector)) || fresh.querySelector('button, input, select');
     if (target) target.focus({ preventScroll: true });
+    // Keep what the thumb needs next on screen: the intention buttons, or the card just saved.
+    (fresh.querySelector('.panel') || fresh).scrollIntoView({ block: 'nearest' });
   }
 
   async function save(e, outcome, intention, extra = {}) {
@@ -124,12 +126,9 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     ctx.recorded();
     let text = `Saved: ${e.forenames} ${e.surname}, ${outcome.label}`;
     if (intention) text += ', ' + labelOf(campaign.intentions, intention);
-    redrawCard(e.id);
-    if (outcome.meaning !== 'do_not_contact') {
-      toast(text, { action: 'Undo', onAction: () => undo(e, record) });
-    } else {
-      toast(text + '. They will not be contacted again.');
-    }
+    redrawCard(e.id, '[data-undo]');
+    // The card itself now shows what was saved, with its Undo button; screen readers hear it too.
+    announce(outcome.meaning === 'do_not_contact' ? text + '. They will not be contacted again.' : text + '.');
   }
 
   async function undo(e, record) {
@@ -139,7 +138,7 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     await reload();
     ctx.recorded();
     redrawCard(e.id);
-    toast(`Undone: the record for ${e.forenames} ${e.surname} was withdrawn.`);
+    announce(`Undone: the record for ${e.forenames} ${e.surname} was withdrawn.`);
   }
 
   root.addEventListener('click', async (event) => {
@@ -153,7 +152,7 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
       await reload();
       ctx.recorded();
       draw();
-      toast('Saved: nobody home.');
+      announce('Saved: nobody home.');
       const next = root.querySelector('[data-next] a');
       if (next) next.focus();
       return;

@@ -1,0 +1,152 @@
+"""Privacy on the phone: objections reach it at once, and logout or revocation leave nothing personal behind."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from server.extensions import db
+from server.models import Assignment, AssignmentKind, Device, Elector, Suppression, SuppressionChannel, SuppressionKind
+from server.orm import utcnow
+from tests.pwa.conftest import db_scalar, wait_until
+from tests.pwa.helpers import (
+    choose_doors, households, log_in, meta, open_app, outbox, record_at_doors, sync_now, wait_for_download,
+    wait_for_offline_shell,
+)
+
+LOCAL_DATA = """async () => {
+    const db = await import('/js/db.js');
+    const count = async (entity) => (await db.all(entity)).length;
+    return {
+        campaigns: await count('campaign'), assignments: await count('assignment'),
+        properties: await count('property'), electors: await count('elector'),
+        records: (await db.allRecords()).length, outbox: (await db.outboxEntries()).length,
+        token: (await db.getMeta(['token'])).token || null,
+    };
+}"""
+
+
+def walk_list() -> Assignment:
+    db.session.rollback()
+    return db.session.scalar(select(Assignment).where(Assignment.kind == AssignmentKind.WALK))
+
+
+def ready_offline(page, context, live_server):
+    log_in(page, live_server.login_for("canvasser"))
+    wait_for_download(page)
+    wait_for_offline_shell(page)
+    aid = walk_list().id
+    page.evaluate("(hash) => { location.hash = hash; }", f"#/walk/{aid}")
+    page.get_by_role("link", name="Next door").wait_for()
+    return aid
+
+
+def elector_on_phone(page, elector_id):
+    return page.evaluate("async (id) => (await import('/js/db.js')).get('elector', id)", elector_id)
+
+
+def test_a_suppression_made_while_the_phone_was_offline_removes_that_elector_at_the_next_sync(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    context.set_offline(True)
+    house = int(page.locator("a.door").first.get_attribute("data-pid"))  # a house, not a flat in a block
+    elector_id = dict(households(page, aid))[house][0]
+    person = db.session.get(Elector, elector_id)
+    name = f"{person.forenames} {person.surname}"
+    assert page.get_by_text(name).count() >= 1
+
+    # At the office, the elector's objection is recorded while the canvasser has no signal.
+    db.session.add(Suppression(constituency_id=person.constituency_id, elector_id=elector_id,
+                               kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel.ALL,
+                               reason="Asked by letter not to be contacted", source="elector_request"))
+    db.session.commit()
+    assert elector_on_phone(page, elector_id) is not None
+
+    context.set_offline(False)
+    page.wait_for_function("async (id) => !(await (await import('/js/db.js')).get('elector', id))", arg=elector_id)
+    page.get_by_text(name, exact=False).first.wait_for(state="detached")
+    assert page.get_by_text(name).count() == 0
+
+
+def test_logout_warns_about_unsent_records_offers_the_export_then_deletes_everything(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    context.set_offline(True)
+    doors = choose_doors(households(page, aid), count=2, people=3)
+    recorded = record_at_doors(page, aid, doors)
+    assert outbox(page)["pending"] == 3
+
+    page.get_by_role("link", name="Account", exact=True).click()
+    page.get_by_role("button", name="Log out").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("3 records not sent").wait_for()
+    dialog.get_by_text("If you log out now, they will be deleted").wait_for()
+    with page.expect_download() as download_info:
+        dialog.get_by_role("button", name="Export to a file").click()
+    exported = json.loads(open(download_info.value.path()).read())
+    assert exported["format"] == "groundwork.unsent-records" and exported["format_version"] == 1
+    assert len(exported["records"]) == 3
+    assert {r["mutation"]["data"]["elector_id"]: r["mutation"]["data"]["outcome"] for r in exported["records"]} == \
+        {elector: outcome for elector, (outcome, _) in recorded.items()}
+    assert all(r["status"] == "pending" and r["context"]["elector_number"] for r in exported["records"])
+    assert exported["user"]["email"] == live_server.login_for("canvasser")
+
+    # Still nothing is deleted until the volunteer says so.
+    assert page.evaluate(LOCAL_DATA)["outbox"] == 3
+    page.get_by_role("dialog").get_by_role("button", name="Log out now").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.get_by_text("Everything the app kept on this phone has been deleted").wait_for()
+    assert page.evaluate(LOCAL_DATA) == {"campaigns": 0, "assignments": 0, "properties": 0, "electors": 0,
+                                         "records": 0, "outbox": 0, "token": None}
+
+
+def test_logout_with_everything_sent_signs_the_device_out_on_the_server_and_wipes_the_phone(page, context, live_server):
+    ready_offline(page, context, live_server)
+    device_id = uuid.UUID(meta(page, "deviceId")["deviceId"])
+    page.get_by_role("link", name="Account", exact=True).click()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.get_by_text("You have logged out").wait_for()
+    assert db_scalar(select(Device.revoked_reason).where(Device.id == device_id)) == "logout"
+    assert page.evaluate(LOCAL_DATA)["electors"] == 0
+
+
+def test_a_device_revoked_by_an_admin_wipes_itself_at_its_next_sync(page, context, live_server):
+    ready_offline(page, context, live_server)
+    device_id = uuid.UUID(meta(page, "deviceId")["deviceId"])
+    admin = live_server.app.test_client()
+    token = admin.post("/api/v1/auth/login", json={"email": live_server.login_for("clp_admin"),
+                       "password": "groundwork-demo", "device_name": "office"}).get_json()["token"]
+    answer = admin.post(f"/api/v1/devices/{device_id}/revoke", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.get_json()
+    page.get_by_role("link", name="Sync", exact=True).click()
+    page.get_by_role("button", name="Sync now").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.get_by_text("This device was signed out").wait_for()
+    assert page.evaluate(LOCAL_DATA) == {"campaigns": 0, "assignments": 0, "properties": 0, "electors": 0,
+                                         "records": 0, "outbox": 0, "token": None}
+
+
+def test_a_list_that_has_ended_leaves_the_phone_with_its_electors(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    assert page.evaluate(LOCAL_DATA)["electors"] > 0
+    assignment = walk_list()
+    assignment.ends_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    sync_now(page)
+    local = page.evaluate(LOCAL_DATA)
+    assert local["assignments"] == 0 and local["electors"] == 0 and local["properties"] == 0
+    open_app(page, "/#/lists")
+    page.get_by_text("You have no lists at the moment").wait_for()
+
+
+def test_a_phone_whose_storage_was_cleared_says_unsent_records_may_be_lost(page, context, live_server):
+    ready_offline(page, context, live_server)
+    page.evaluate("""() => new Promise((resolve) => {
+        // What the browser does when it evicts the site's storage under pressure, or the user clears it.
+        const request = indexedDB.deleteDatabase('groundwork');
+        request.onsuccess = request.onerror = request.onblocked = () => resolve();
+    })""")
+    page.reload()
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.get_by_text("Records that had not been sent yet may have been lost").wait_for()
