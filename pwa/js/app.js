@@ -55,6 +55,7 @@ function go(hash, params = null) {
 }
 
 async function route() {
+  performance.mark('gw:route');
   const { token, authProblem } = await db.session();
   let hash = location.hash || '';
   if (!token && hash !== '#/login' && hash !== '#/sync') {

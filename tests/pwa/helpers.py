@@ -1,7 +1,24 @@
 """What a volunteer does with the app, as steps the browser tests share."""
 from __future__ import annotations
 
+import time
+
 from tests.pwa.conftest import DEMO_PASSWORD
+
+
+def until(page, script: str, arg=None, timeout: float = 15.0, message: str | None = None):
+    """Evaluate `script` (which may be async) in the page until it returns something truthy.
+
+    page.wait_for_function cannot do this: it takes the Promise an async function returns as true.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message or script}")
+        page.wait_for_timeout(100)
 
 
 def open_app(page, path: str = "/"):
@@ -20,22 +37,22 @@ def log_in(page, email: str, device_name: str = "Test phone"):
 
 def wait_for_download(page):
     """Until every list says it is ready for offline use (and the pull is complete)."""
-    page.wait_for_function("""async () => {
+    until(page, """async () => {
         const db = await import('/js/db.js');
         const { pullComplete } = await db.getMeta(['pullComplete']);
         return pullComplete === true;
-    }""", polling=200)
+    }""", timeout=60, message="the download to complete")
     page.get_by_text("Ready for offline use").first.wait_for()
 
 
 def wait_for_offline_shell(page):
     """The service worker is active and controls the page, with the shell cached."""
-    page.wait_for_function("""async () => {
+    until(page, """async () => {
         const reg = await navigator.serviceWorker.ready;
         if (!reg.active || !navigator.serviceWorker.controller) return false;
         const names = await caches.keys();
         return names.some((n) => n.startsWith('groundwork-shell-'));
-    }""", polling=200)
+    }""", message="the service worker to control the page with the shell cached")
 
 
 def outbox(page) -> dict:

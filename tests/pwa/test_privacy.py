@@ -12,7 +12,7 @@ from server.models import Assignment, AssignmentKind, Device, Elector, Suppressi
 from server.orm import utcnow
 from tests.pwa.conftest import db_scalar, wait_until
 from tests.pwa.helpers import (
-    choose_doors, households, log_in, meta, open_app, outbox, record_at_doors, sync_now, wait_for_download,
+    choose_doors, households, log_in, meta, open_app, outbox, record_at_doors, sync_now, until, wait_for_download,
     wait_for_offline_shell,
 )
 
@@ -64,7 +64,8 @@ def test_a_suppression_made_while_the_phone_was_offline_removes_that_elector_at_
     assert elector_on_phone(page, elector_id) is not None
 
     context.set_offline(False)
-    page.wait_for_function("async (id) => !(await (await import('/js/db.js')).get('elector', id))", arg=elector_id)
+    until(page, "async (id) => !(await (await import('/js/db.js')).get('elector', id))", elector_id,
+          message="the suppressed elector to leave the phone")
     page.get_by_text(name, exact=False).first.wait_for(state="detached")
     assert page.get_by_text(name).count() == 0
 
