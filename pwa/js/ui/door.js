@@ -90,13 +90,21 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     return `<a class="btn btn-primary btn-next" href="#/door/${assignmentId}/${next}">Next door: ${esc(p.address_lines[0])}${p.flat ? ', ' + esc(p.address_lines[1] || '') : ''}</a>`;
   }
 
+  // Shown for every household of more than one, and kept in place as people are recorded, so the
+  // cards under the thumb never move.
+  function nobodyHtml() {
+    if (!notHome || electors.length < 2) return '';
+    const n = electors.filter((e) => !model.latest.has(e.id)).length;
+    if (!n) return '<button type="button" class="btn btn-wide" disabled>Everyone here has a record</button>';
+    return `<button type="button" class="btn btn-wide" data-nobody>Nobody home: ${n === 1 ? '1 person' : n + ' people'} not home</button>`;
+  }
+
   function draw() {
-    const unrecorded = electors.filter((e) => !model.latest.has(e.id));
     root.innerHTML = `
       <p><a class="back" href="#/walk/${assignmentId}">‹ Back to the list</a></p>
       <h1>${esc(property.address_lines.slice(0, -1).join(', ') || property.address_lines.join(', '))}</h1>
       <p class="muted">${esc(property.address_lines[property.address_lines.length - 1] || '')} ${esc(property.postcode || '')}</p>
-      ${notHome && unrecorded.length > 1 ? `<button type="button" class="btn btn-wide" data-nobody>Nobody home: ${unrecorded.length} people not home</button>` : ''}
+      <div data-nobody-wrap>${nobodyHtml()}</div>
       ${electors.length ? '' : '<p class="notice">Nobody at this address is on your list.</p>'}
       <ul class="plain-list people">${electors.map(cardHtml).join('')}</ul>
       <div data-next>${nextLink()}</div>`;
@@ -109,6 +117,7 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     if (!e) { el.remove(); return; }
     el.outerHTML = cardHtml(e);
     root.querySelector('[data-next]').innerHTML = nextLink();
+    root.querySelector('[data-nobody-wrap]').innerHTML = nobodyHtml();
     const fresh = root.querySelector(`[data-card="${id}"]`);
     const target = (focusSelector && fresh.querySelector(focusSelector)) || fresh.querySelector('button, input, select');
     if (target) target.focus({ preventScroll: true });
