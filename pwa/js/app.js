@@ -151,11 +151,25 @@ async function registerServiceWorker() {
 
 // ---- start ------------------------------------------------------------------------------------------
 
+// New data (a suppression, a changed list) is shown at once, unless the volunteer is in the middle of
+// something: typing, choosing in an open panel or dialog. Then it waits for the next screen.
+function busyOnScreen() {
+  const active = document.activeElement;
+  if (active && active.matches('input, textarea, select')) return true;
+  return !!document.querySelector('main .panel, dialog[open]');
+}
+
 async function onSynced() {
   const { token } = await db.session();
   if (!token) return ctx.loggedOut('wiped');
-  // Lists and walk lists show new data at once; the record screens are left alone mid-task.
-  if (/^#\/(lists|walk\/\d+)?$/.test(location.hash || '')) route();
+  if (/^#\/(lists|walk\/\d+)$/.test(location.hash || '') && !busyOnScreen()) {
+    const y = window.scrollY;
+    await route();
+    window.scrollTo(0, y);
+  } else {
+    // The record and call screens keep their place and only drop people who have left the phone.
+    window.dispatchEvent(new CustomEvent('gw:data-changed'));
+  }
 }
 
 async function boot() {

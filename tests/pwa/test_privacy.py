@@ -151,3 +151,21 @@ def test_a_phone_whose_storage_was_cleared_says_unsent_records_may_be_lost(page,
     page.reload()
     page.get_by_role("heading", name="Log in").wait_for()
     page.get_by_text("Records that had not been sent yet may have been lost").wait_for()
+
+
+def test_a_suppression_arriving_while_the_door_is_open_takes_that_person_off_the_screen(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    page.locator("a.door").first.click()
+    cards = page.locator("[data-card]")
+    cards.first.wait_for()
+    count = cards.count()
+    elector_id = int(cards.nth(1).get_attribute("data-card"))
+    person = db.session.get(Elector, elector_id)
+    db.session.add(Suppression(constituency_id=person.constituency_id, elector_id=elector_id,
+                               kind=SuppressionKind.ERASURE, channel=SuppressionChannel.ALL,
+                               reason="Asked to be erased", source="elector_request"))
+    db.session.commit()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")  # the signal comes back: a sync starts
+    page.locator(f'[data-card="{elector_id}"]').wait_for(state="detached")
+    assert elector_on_phone(page, elector_id) is None
+    assert cards.count() == count - 1

@@ -1,6 +1,7 @@
 """When access or the server's memory of the phone goes wrong, nothing recorded is lost."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -87,3 +88,32 @@ def test_a_server_that_forgot_this_phone_makes_it_download_again_keeping_its_own
     page.evaluate("(hash) => { location.hash = hash; }", "#/lists")
     page.evaluate("(hash) => { location.hash = hash; }", f"#/walk/{aid}")
     page.get_by_text("2 visited").wait_for()
+
+
+def test_a_record_the_server_refuses_is_shown_in_plain_words_kept_for_export_and_never_blocks_the_rest(page, context, live_server):
+    aid, expected = record_offline(page, context, live_server, people=2)
+    # A record the server cannot accept (an outcome the campaign does not have), made by a faulty version.
+    page.evaluate("""async () => {
+        const db = await import('/js/db.js');
+        const [campaign] = await db.all('campaign');
+        const [elector] = await db.all('elector');
+        await db.commitMutations([{ mutation: { id: db.uuid(), type: 'contact', occurred_at: new Date().toISOString(),
+            base_version: null, data: { campaign_id: campaign.id, elector_id: elector.id, channel: 'door',
+            outcome: 'NO_SUCH_OUTCOME' } }, record: null }]);
+    }""")
+    context.set_offline(False)
+    sync_now(page)
+    assert outbox(page) == {"pending": 0, "failed": 1}
+    assert len(phone_records()) == 2  # the good ones went through
+    page.get_by_text("1 record not accepted").wait_for()
+    page.get_by_role("link", name="Sync", exact=True).click()
+    page.get_by_role("heading", name="1 record the server did not accept").wait_for()
+    page.get_by_text("The server could not accept this record: Not an outcome of this campaign").wait_for()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export 1 unsent record").click()
+    exported = json.loads(open(download_info.value.path()).read())
+    assert [(r["status"], r["failure"]["status"]) for r in exported["records"]] == [("failed", "rejected")]
+    page.get_by_role("button", name="Remove these records").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove them").click()
+    page.get_by_text("Every record has been sent").wait_for()
+    assert outbox(page) == {"pending": 0, "failed": 0}

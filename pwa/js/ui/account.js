@@ -50,8 +50,8 @@ async function logout(ctx, status) {
     const n = counts.pending + counts.failed;
     const choice = await ask({
       title: `${plural(n, 'record')} not sent`,
-      body: `<p>${esc(plural(n, 'record'))} from this phone ${n === 1 ? 'has' : 'have'} not reached the party yet
-        ${counts.failed ? `(${counts.failed} the server did not accept)` : ''}. If you log out now, ${n === 1 ? 'it' : 'they'} will be deleted.</p>
+      body: `<p>${esc(plural(n, 'record'))} from this phone ${n === 1 ? 'has' : 'have'} not reached the party yet` +
+        `${counts.failed ? ` (${counts.failed} the server did not accept)` : ''}. If you log out now, ${n === 1 ? 'it' : 'they'} will be deleted.</p>
         ${exported ? '<p><strong>Exported.</strong> Give the file to your CLP admin.</p>' : '<p>Export them to a file first, so your CLP admin can add them later.</p>'}`,
       buttons: [
         { label: exported ? 'Export again' : 'Export to a file', value: 'export', kind: exported ? '' : 'primary' },

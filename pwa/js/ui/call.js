@@ -205,8 +205,21 @@ export async function renderCall(root, ctx, { assignmentId }) {
     }
   });
 
+  // A sync removed someone (an objection, a list that ended): never show or record them again.
+  async function onDataChanged() {
+    const fresh = await load(assignmentId);
+    if (!fresh) return;
+    model = fresh;
+    if (!model.people.some((e) => e.id === currentId)) {
+      panel = null;
+      pickCurrent();
+      draw('#callee-name');
+    }
+  }
+  window.addEventListener('gw:data-changed', onDataChanged);
+
   pickCurrent();
   draw();
   focusHeading(root);
-  return null;
+  return () => window.removeEventListener('gw:data-changed', onDataChanged);
 }

@@ -114,7 +114,11 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     const e = electors.find((x) => x.id === id);
     const el = root.querySelector(`[data-card="${id}"]`);
     if (!el) return;
-    if (!e) { el.remove(); return; }
+    if (!e) {
+      el.remove();
+      root.querySelector('[data-nobody-wrap]').innerHTML = nobodyHtml();
+      return;
+    }
     el.outerHTML = cardHtml(e);
     root.querySelector('[data-next]').innerHTML = nextLink();
     root.querySelector('[data-nobody-wrap]').innerHTML = nobodyHtml();
@@ -203,7 +207,15 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     await save(e, outcome, previous.intention, { ...readDetails(form, campaign, `d${e.id}`), details: true });
   });
 
+  // A sync removed someone (an objection, a list that ended): take their card away at once.
+  async function onDataChanged() {
+    const before = electors.map((e) => e.id);
+    await reload();
+    for (const id of before) if (!electors.some((e) => e.id === id)) redrawCard(id);
+  }
+  window.addEventListener('gw:data-changed', onDataChanged);
+
   draw();
   focusHeading(root);
-  return null;
+  return () => window.removeEventListener('gw:data-changed', onDataChanged);
 }
