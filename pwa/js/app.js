@@ -5,7 +5,7 @@ import * as db from './db.js';
 import { SyncScheduler, whenIdle } from './sync.js';
 import { SYNC_TAG } from './sw-strategies.js';
 import { mountStatusBar, renderSync } from './ui/status.js';
-import { esc, hideToast } from './ui/common.js';
+import { esc, hideToast, toast } from './ui/common.js';
 
 const main = document.getElementById('main');
 const scheduler = new SyncScheduler();
@@ -159,9 +159,26 @@ function busyOnScreen() {
   return !!document.querySelector('main .panel, dialog[open]');
 }
 
+const NOTICES = {
+  suppressed: (n) => `${n === 1 ? 'Someone you recorded has' : n + ' people you recorded have'} asked not to be ` +
+    'contacted. Their records were not kept, and they have been taken off this phone.',
+  id_reused: (n) => `${n === 1 ? 'One record' : n + ' records'} could not be stored because of a fault in the app. ` +
+    'Please tell your organiser.',
+};
+
+/** What the server said about records that the volunteer should hear, gently and once. */
+async function showNotices() {
+  const notices = await db.takeNotices();
+  const byKind = new Map();
+  for (const n of notices) byKind.set(n.kind, (byKind.get(n.kind) || 0) + 1);
+  const text = [...byKind].filter(([kind]) => NOTICES[kind]).map(([kind, n]) => NOTICES[kind](n)).join(' ');
+  if (text) toast(text, { ms: 12000 });
+}
+
 async function onSynced() {
   const { token } = await db.session();
   if (!token) return ctx.loggedOut('wiped');
+  await showNotices();
   if (/^#\/(lists|walk\/\d+)$/.test(location.hash || '') && !busyOnScreen()) {
     const y = window.scrollY;
     await route();
@@ -176,7 +193,10 @@ async function boot() {
   refreshStatus = mountStatusBar(document.getElementById('sync-status'), scheduler);
   scheduler.addEventListener('synced', (event) => {
     const result = event.detail || {};
-    if (result.received || result.resets || (result.ended && result.ended.length)) onSynced();
+    const pushed = result.pushed || {};
+    if (result.received || result.resets || (result.ended && result.ended.length) || pushed.suppressed || pushed.reused) {
+      onSynced();
+    }
   });
   scheduler.addEventListener('wiped', () => ctx.loggedOut('wiped'));
   scheduler.addEventListener('auth', () => refreshStatus());

@@ -21,7 +21,14 @@ def phone_records():
 
 def go_offline_with_thirty_records(page, context, live_server):
     """Online: log in and download. Offline: reload, and record 30 contacts at 10 doors."""
+    page.add_init_script("""
+        window.__persistAsked = 0;
+        if (navigator.storage) {
+            const persist = navigator.storage.persist.bind(navigator.storage);
+            navigator.storage.persist = () => { window.__persistAsked += 1; return persist(); };
+        }""")
     log_in(page, live_server.login_for("canvasser"))
+    assert page.evaluate("window.__persistAsked") >= 1 or page.evaluate("navigator.storage.persisted()")
     wait_for_download(page)
     wait_for_offline_shell(page)
     aid = walk_list_id()

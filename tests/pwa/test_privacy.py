@@ -5,10 +5,12 @@ import json
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import Assignment, AssignmentKind, Device, Elector, Suppression, SuppressionChannel, SuppressionKind
+from server.models import (
+    Assignment, AssignmentKind, ContactRecord, Device, Elector, Suppression, SuppressionChannel, SuppressionKind,
+)
 from server.orm import utcnow
 from tests.pwa.conftest import db_scalar, wait_until
 from tests.pwa.helpers import (
@@ -169,3 +171,23 @@ def test_a_suppression_arriving_while_the_door_is_open_takes_that_person_off_the
     page.locator(f'[data-card="{elector_id}"]').wait_for(state="detached")
     assert elector_on_phone(page, elector_id) is None
     assert cards.count() == count - 1
+
+
+def test_a_record_about_someone_who_objected_meanwhile_is_dropped_gently_and_kept_nowhere(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    context.set_offline(True)
+    doors = choose_doors(households(page, aid), count=1, people=1)
+    recorded = record_at_doors(page, aid, doors)
+    (elector_id,) = recorded
+    person = db.session.get(Elector, elector_id)
+    db.session.add(Suppression(constituency_id=person.constituency_id, elector_id=elector_id,
+                               kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel.ALL,
+                               reason="Phoned the office", source="elector_request"))
+    db.session.commit()
+    context.set_offline(False)
+    page.get_by_text("Someone you recorded has asked not to be contacted").wait_for()
+    assert outbox(page) == {"pending": 0, "failed": 0}
+    assert elector_on_phone(page, elector_id) is None
+    assert page.evaluate("async (id) => (await (await import('/js/db.js')).recordsOf(id)).length", elector_id) == 0
+    assert db_scalar(select(func.count()).select_from(ContactRecord).where(
+        ContactRecord.device_id.is_not(None), ContactRecord.elector_id == elector_id)) == 0
