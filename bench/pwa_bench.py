@@ -7,8 +7,9 @@ Not a test (nothing here asserts a time): run it after changing the app and comp
 It builds the deterministic demo in a temporary SQLite database, gives the demo canvasser a second walk
 list of about --walk-electors electors, serves the app on 127.0.0.1 and measures, in the browser:
 
-* app shell transferred: the bytes of the page's own first load (Resource Timing transferSize, headers
-  included) and the body bytes the service worker stores in its shell cache, with their gzip size;
+* app shell transferred: the response bytes the server sends for the app's files during a first visit
+  (the page's loads and the service worker's install, as sent: gzipped), the page's own share by
+  Resource Timing, and the decoded bytes the service worker keeps in its shell cache;
 * offline cold start to an interactive walk list with the CPU throttled 4x (CDP
   Emulation.setCPUThrottlingRate): a new page, offline, from navigation start until the list has
   been painted and the main thread is free (the app's `gw:walk-interactive` mark), for the demo's
@@ -94,10 +95,29 @@ def build(database: str, electors: int, walk_electors: int):
         return app, email, {"small": small.id, "big": big.id, "big_electors": covered, "big_properties": len(chosen)}
 
 
+class ByteCounter:
+    """WSGI middleware counting the response bytes of the app's files (not /api): what a phone downloads."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.bytes = 0
+        self.responses = 0
+
+    def __call__(self, environ, start_response):
+        body = self.wsgi_app(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/api/"):
+            return body
+        chunks = list(body)
+        self.bytes += sum(len(c) for c in chunks)
+        self.responses += 1
+        return chunks
+
+
 def serve(app):
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.byte_counter = ByteCounter(app.wsgi_app)
+    server = make_server("127.0.0.1", 0, app.byte_counter, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
 
@@ -125,10 +145,11 @@ def log_in(page, email):
     page.get_by_role("heading", name="Your lists").wait_for()
 
 
-def shell_bytes(browser, url, email) -> dict:
+def shell_bytes(browser, url, counter) -> dict:
     """First visit of a fresh phone: what the page loads, and what the service worker caches."""
     context = browser.new_context(viewport=PHONE, base_url=url, service_workers="allow")
     page = context.new_page()
+    counter.bytes = counter.responses = 0
     page.goto("/")
     wait_ready(page)
     until(page, """async () => {
@@ -136,6 +157,7 @@ def shell_bytes(browser, url, email) -> dict:
         return !!reg.active && (await caches.keys()).some((n) => n.startsWith('groundwork-shell-'));
     }""")
     page.wait_for_load_state("networkidle")
+    served = {"bytes": counter.bytes, "responses": counter.responses}
     loaded = page.evaluate("""() => {
         const nav = performance.getEntriesByType('navigation')[0];
         const resources = performance.getEntriesByType('resource').filter((r) => !r.name.includes('/api/'));
@@ -159,7 +181,8 @@ def shell_bytes(browser, url, email) -> dict:
     shell = Path(PWA_DIR)
     from_disk = [p for p in shell.rglob("*") if p.suffix in {".html", ".js", ".css", ".webmanifest", ".png"}]
     gz = sum(len(gzip.compress(p.read_bytes(), 6)) for p in from_disk)
-    return {"page_transfer": loaded["transfer"], "page_files": loaded["count"], "cached": cached["bytes"],
+    return {"served": served["bytes"], "served_files": served["responses"],
+            "page_transfer": loaded["transfer"], "page_files": loaded["count"], "cached": cached["bytes"],
             "cached_files": cached["files"], "gzip": gz}
 
 
@@ -230,7 +253,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             log("measuring the app shell")
-            shell = shell_bytes(browser, url, email)
+            shell = shell_bytes(browser, url, app.byte_counter)
 
             # A profile on disk, as on a phone: an incognito context keeps IndexedDB in memory.
             context = p.chromium.launch_persistent_context(
@@ -274,9 +297,11 @@ def main() -> None:
 
     kb = lambda n: f"{n / 1024:.1f} KB"  # noqa: E731
     rows = [
-        ("app shell, first visit: page's own loads (transferSize, headers incl.)", "≤ 150 KB",
+        ("app shell transferred on a first visit (page + service worker install; bodies as sent, gzip)", "≤ 150 KB",
+         f"{kb(shell['served'])} in {shell['served_files']} responses"),
+        ("app shell, first visit: the page's own loads (Resource Timing transferSize, headers incl.)", "",
          f"{kb(shell['page_transfer'])} in {shell['page_files']} files"),
-        ("app shell, service-worker cache (bodies; gzip of the same files)", "≤ 150 KB",
+        ("app shell, service-worker cache (decoded bodies; gzip of the same files)", "",
          f"{kb(shell['cached'])} in {shell['cached_files']} files ({kb(shell['gzip'])} gzipped)"),
         ("offline cold start → interactive walk list (23 addresses), CPU 4×", "≤ 1 s", f"{med(cold_small):.0f} ms"),
         ("offline cold start → interactive walk list (23 addresses), CPU 1×", "", f"{med(cold_small_1x):.0f} ms"),

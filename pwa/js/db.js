@@ -222,6 +222,17 @@ export async function get(entity, id) {
   });
 }
 
+/** Several kinds of entity and the user's records, read in ONE transaction (a screen's whole data). */
+export async function snapshot(kinds) {
+  return tx(['entities', 'records'], 'readonly', async ({ entities, records }) => {
+    const index = entities.index('entity');
+    const lists = await Promise.all(kinds.map((kind) => req(index.getAll(kind))));
+    const out = { records: await req(records.getAll()) };
+    kinds.forEach((kind, i) => { out[kind] = lists[i].map((r) => r.data); });
+    return out;
+  });
+}
+
 export async function electorsAt(propertyId) {
   return tx(['entities'], 'readonly', async ({ entities }) => {
     const rows = await req(entities.index('property').getAll(propertyId));

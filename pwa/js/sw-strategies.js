@@ -69,9 +69,12 @@ export function route(request, origin, version) {
   return cacheFirst(url.pathname, version);
 }
 
+let openCache = null; // opened once per worker: a cold start asks for some twenty files at once
+
 /** The versioned cache first; the network only if the shell was never cached (or was evicted). */
 async function cacheFirst(key, version) {
-  const cache = await caches.open(cacheName(version));
+  if (!openCache) openCache = caches.open(cacheName(version));
+  const cache = await openCache;
   const hit = await cache.match(key);
   if (hit) return hit;
   const response = await fetch(key, { cache: 'no-cache' });

@@ -76,3 +76,22 @@ def test_every_module_of_the_app_says_why_it_exists_and_stays_small():
         text = path.read_text()
         assert text.startswith("// Why:"), f"{path.name} does not open with a comment on why it exists"
         assert text.count("\n") < 500, f"{path.name} has grown past 500 lines"
+
+
+def test_text_is_gzipped_for_clients_that_accept_it_and_revalidates_in_both_encodings(client):
+    import gzip
+
+    plain = client.get("/js/db.js")
+    zipped = client.get("/js/db.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.get_data()) == plain.get_data() == (PWA / "js" / "db.js").read_bytes()
+    assert len(zipped.get_data()) < len(plain.get_data()) / 2
+    assert plain.headers["ETag"] != zipped.headers["ETag"]
+    again = client.get("/js/db.js", headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304
+    worker = client.get("/sw.js", headers={"Accept-Encoding": "gzip"})
+    assert f"'{shell_version()}'" in gzip.decompress(worker.get_data()).decode()
+    icon = client.get("/icons/icon-192.png", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in icon.headers  # PNGs are compressed already

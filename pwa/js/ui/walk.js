@@ -8,11 +8,11 @@ import { esc, focusHeading, plural } from './common.js';
 
 /** Everything a walk list screen needs, loaded from IndexedDB. */
 export async function loadWalk(assignmentId) {
-  const assignment = await db.get('assignment', assignmentId);
+  const data = await db.snapshot(['assignment', 'campaign', 'property', 'elector']);
+  const assignment = data.assignment.find((a) => a.id === assignmentId);
   if (!assignment) return null;
-  const [campaign, properties, electors, records] = await Promise.all([
-    db.get('campaign', assignment.campaign_id), db.all('property'), db.all('elector'), db.allRecords(),
-  ]);
+  const campaign = data.campaign.find((c) => c.id === assignment.campaign_id);
+  const { property: properties, elector: electors, records } = data;
   const propertiesById = new Map(properties.map((p) => [p.id, p]));
   const electorsByProperty = byProperty(electors);
   const walk = buildWalk(assignment, propertiesById, electorsByProperty);
