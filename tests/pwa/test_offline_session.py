@@ -50,6 +50,9 @@ def test_a_full_offline_session_delivers_exactly_the_thirty_records_made_without
     aid, expected = go_offline_with_thirty_records(page, context, live_server)
     assert outbox(page) == {"pending": 30, "failed": 0}
     page.get_by_text("30 records waiting").wait_for()
+    # Where the browser has Background Sync, the worker is asked to deliver them even if the app is closed.
+    tags = page.evaluate("async () => { const r = await navigator.serviceWorker.ready; return r.sync ? r.sync.getTags() : null; }")
+    assert tags is None or "groundwork-outbox" in tags
 
     # The phone is put away and the app opened again later, still with no signal.
     page.close()
