@@ -13,6 +13,7 @@ import hashlib
 import os
 
 from flask import Blueprint, Flask, Response, abort, request
+from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
 PWA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "pwa"))
@@ -87,7 +88,7 @@ def _serve(filename: str, cache_control: str, transform=None) -> Response:
         else:
             with open(path, "rb") as handle:
                 body = handle.read()
-    response = Response(body, mimetype=mimetype)
+    response = Response(body, content_type=mimetype)  # the charset is in SERVED_TYPES already
     if compress:
         response.headers["Content-Encoding"] = "gzip"
         tag += "-gz"
@@ -111,13 +112,19 @@ def service_worker():
     return _serve("sw.js", "no-cache", transform=lambda source: source.replace(VERSION_PLACEHOLDER, version))
 
 
-@web.route("/<path:filename>")
+@web.route("/<app_path:filename>")
 def asset(filename: str):
-    if filename == "api" or filename.startswith("api/"):
-        abort(404)  # the API's space: its 404 is the API's JSON error, never a file from here
     # Cacheable, but revalidated (ETag / Last-Modified) on every use outside the service worker.
     return _serve(filename, "public, max-age=0, must-revalidate")
 
 
+class AppPathConverter(PathConverter):
+    """A path outside /api/: an unknown API path then matches no rule at all and gets the API's JSON 404
+    for every method, while a real API route called with the wrong method still answers 405."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
 def register_web(app: Flask) -> None:
+    app.url_map.converters["app_path"] = AppPathConverter
     app.register_blueprint(web)

@@ -120,3 +120,8 @@ def test_no_query_string_whatsoever_makes_the_elector_search_answer_500(client, 
     token = login(client, Role.CLP_ADMIN)
     response = client.get("/api/v1/electors", query_string=params, headers=bearer(token))
     assert response.status_code in {200, 400, 422}, response.get_data(as_text=True)
+
+
+def test_an_unknown_api_path_is_a_json_404_whatever_the_method(client):
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        _is_error(client.open("/api/v1/nothing-here", method=method), 404, "not_found")
