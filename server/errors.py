@@ -163,8 +163,9 @@ def handle_http_exception(exc: HTTPException):
     if status == 413:
         message = PayloadTooLarge.default_message
     headers = {}
-    if status == 405 and exc.get_response().headers.get("Allow"):
-        headers["Allow"] = exc.get_response().headers["Allow"]
+    allow = exc.get_response().headers.get("Allow") if status == 405 else None
+    if allow:
+        headers["Allow"] = allow
     return _respond(status, code.value, message, details, headers)
 
 

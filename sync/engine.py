@@ -186,11 +186,10 @@ class SyncEngine:
                 link_elector, _ = chain_link(mutation)
                 if link_elector in electors:  # even refused, its chain link may join others' chains
                     touched.add(link_elector)
-            for index, mutation in repeats:  # the same id twice in one batch: answered like a resend
-                first = next(r for r in results if r is not None and r.id == str(mutation.id))
-                receipt = Receipt(mutation.id, ctx.device_id, first.seq, first.status.value,
-                                  next(m.content_hash for _, m in fresh if m.id == mutation.id), first.details)
-                results[index] = self._replay(mutation, receipt)
+            # The same id twice in one batch: answered like a resend of the first copy, from its receipt.
+            own = {r.mutation_id: r for r in receipts}
+            for index, mutation in repeats:
+                results[index] = self._replay(mutation, raced.get(mutation.id) or own[mutation.id])
             # Elector rows are locked in id order, as reconciliation does, so concurrent pushes cannot deadlock.
             for decision in sorted(effects, key=lambda d: d.elector_id or 0):
                 self._apply_changes(decision, ctx)

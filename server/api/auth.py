@@ -26,7 +26,7 @@ def login(args):
         "token": result.token,
         "token_expires_at": result.device.token_expires_at,
         "device": result.device,
-        "user": accounts.describe_user(result.user, result.device.id),
+        "user": accounts.describe_user(result.user, result.principal),
     }
 
 
@@ -46,4 +46,4 @@ def logout():
 def me():
     """The logged-in user, their scope and permissions."""
     principal = current_principal()
-    return accounts.describe_user(accounts.get_user(principal.user_id), principal.device_id)
+    return accounts.describe_user(accounts.get_user(principal.user_id), principal)

@@ -94,6 +94,7 @@ class LoginResult:
     user: User
     device: Device
     token: str
+    principal: Principal
 
 
 def _throttle(email: str, ip: str) -> None:
@@ -152,7 +153,7 @@ def login(*, email: str, password: str, device_name: str, ip: str, user_agent: s
                  target_id=device.id, constituency_id=user.constituency_id, region_id=user.region_id,
                  details={"device_name": device.name})
     db.session.commit()
-    return LoginResult(user=user, device=device, token=plain)
+    return LoginResult(user=user, device=device, token=plain, principal=principal_for(db.session, user, device.id))
 
 
 def logout(principal: Principal) -> Device:
@@ -217,9 +218,8 @@ def deactivate_user(email: str, *, actor_user_id: int | None = None) -> User:
     return user
 
 
-def describe_user(user: User, device_id: uuid.UUID | None = None) -> dict:
-    """The user as the app sees them: identity, scope and what they may do."""
-    principal = principal_for(db.session, user, device_id)
+def describe_user(user: User, principal: Principal) -> dict:
+    """The user as the app sees them: identity, scope and what they may do (``principal`` is theirs)."""
     return {
         "id": user.id,
         "email": user.email,
