@@ -1,4 +1,5 @@
-"""What the benchmarks share: finding, creating and emptying their own PostgreSQL database.
+"""What the benchmarks share: finding, creating and emptying their own PostgreSQL database, and the
+names and streets of their synthetic electors.
 
 A benchmark only ever touches a database whose name contains "bench", so it can never wipe the
 database a test suite is running against beside it.
@@ -9,6 +10,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/groundwork_bench"
+
+# Names and streets for synthetic electors (neither bench needs realism beyond the shape of the data).
+SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson",
+            "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Kowalski"]
+FORENAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Noah", "Oliver", "George", "Arthur", "Muhammad", "Leo",
+             "Harry", "Oscar", "Aisha", "Chidi", "Niamh", "Cerys", "Siobhan", "Wiktoria", "Arjun"]
+STREETS = ["High Street", "Station Road", "Church Lane", "Mill Lane", "Victoria Road", "Manor Way", "Elm Grove",
+           "Queens Road", "North Road", "Chapel Street", "Green Lane", "Meadow View", "Orchard Close"]
 
 
 def _guard(url: str) -> str:

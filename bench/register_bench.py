@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from common import DEFAULT_POSTGRES_URL, reachable, reset_postgres  # bench/common.py
+from common import DEFAULT_POSTGRES_URL, FORENAMES, STREETS, SURNAMES, reachable, reset_postgres  # bench/common.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -31,12 +31,6 @@ CONSTITUENCY = "E14000999"
 HEADER = ["Elector Number Prefix", "Elector Number", "Elector Number Suffix", "Elector Markers", "Elector DOB",
           "Elector Surname", "Elector Forename", "PostCode", "Address1", "Address2", "Address3", "Address4",
           "Address5", "Address6"]
-SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson",
-            "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Kowalski"]
-FORENAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Noah", "Oliver", "George", "Arthur", "Muhammad", "Leo",
-             "Harry", "Oscar", "Aisha", "Chidi", "Niamh", "Cerys", "Siobhan", "Wiktoria", "Arjun"]
-STREETS = ["High Street", "Station Road", "Church Lane", "Mill Lane", "Victoria Road", "Manor Way", "Elm Grove",
-           "Queens Road", "North Road", "Chapel Street", "Green Lane", "Meadow View", "Orchard Close"]
 MARKERS = ["", "", "", "", "", "", "", "", "", "E", "F", "G", "K", "L", "M", "N"]
 
 

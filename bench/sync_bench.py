@@ -47,7 +47,7 @@ from pathlib import Path
 from sqlalchemy import delete, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from common import DEFAULT_POSTGRES_URL, reachable, reset_postgres  # bench/common.py
+from common import DEFAULT_POSTGRES_URL, FORENAMES, STREETS, SURNAMES, reachable, reset_postgres  # bench/common.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -60,12 +60,6 @@ BATCH = 500
 PULL_PAGE = 1000
 CHUNK = 20_000  # rows per executemany (and per transaction) when growing contact_record
 PER_DISTRICT = 2500
-SURNAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson",
-            "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Khan", "Kowalski"]
-FORENAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Noah", "Oliver", "George", "Arthur", "Muhammad", "Leo",
-             "Harry", "Oscar", "Aisha", "Chidi", "Niamh", "Cerys", "Siobhan", "Wiktoria", "Arjun"]
-STREETS = ["High Street", "Station Road", "Church Lane", "Mill Lane", "Victoria Road", "Manor Way", "Elm Grove",
-           "Queens Road", "North Road", "Chapel Street", "Green Lane", "Meadow View", "Orchard Close"]
 # (code, label, meaning, channels)
 OUTCOMES = [("SPOKE", "Spoke", "spoke", ["door", "phone"]), ("NH", "Not home", "not_home", ["door"]),
             ("NA", "No answer", "no_answer", ["phone"]), ("REF", "Refused", "refused", ["door", "phone"]),
