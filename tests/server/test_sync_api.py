@@ -10,55 +10,9 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models import AuditEvent, ContactRecord, Device, ElectorState, Role
 from tests.factories import bearer, login, make_world
+from tests.server.phone import HttpPhone
 
 NOW = datetime.now(timezone.utc)
-
-
-class App:
-    """A phone running the app, talking HTTP to the server."""
-
-    def __init__(self, client, role: Role):
-        self.client = client
-        self.token = login(client, role, device_name=f"{role.value}'s phone")
-        me = client.get("/api/v1/devices", headers=bearer(self.token)).get_json()
-        self.device_id = me[0]["id"]
-        self.storage_id = str(uuid.uuid4())
-        self.seq = 0
-        self.cursor = None
-        self.local: dict = {}
-
-    def contact(self, world, elector, outcome="SPOKE", intention=None, **data):
-        self.seq += 1
-        return {"id": str(uuid.uuid4()), "seq": self.seq, "type": "contact",
-                "occurred_at": datetime.now(timezone.utc).isoformat(), "base_version": None,
-                "data": {"campaign_id": world.campaign.id, "elector_id": elector.id, "channel": "door",
-                         "outcome": outcome, "intention": intention, **data}}
-
-    def body(self, mutations, **overrides):
-        return {"device_id": self.device_id, "storage_id": self.storage_id, "protocol_version": 1,
-                "schema_version": 1, "device_time": datetime.now(timezone.utc).isoformat(),
-                "mutations": mutations, **overrides}
-
-    def push(self, mutations, **overrides):
-        return self.client.post("/api/v1/sync/push", json=self.body(mutations, **overrides), headers=bearer(self.token))
-
-    def pull(self, limit=None):
-        params = {"storage_id": self.storage_id}
-        if self.cursor:
-            params["cursor"] = self.cursor
-        if limit:
-            params["limit"] = limit
-        response = self.client.get("/api/v1/sync/pull", query_string=params, headers=bearer(self.token))
-        body = response.get_json()
-        if response.status_code == 200 and not body["wipe"] and not body["reset_required"]:
-            for change in body["changes"]:
-                key = (change["entity"], change["id"])
-                if change["op"] == "delete":
-                    self.local.pop(key, None)
-                else:
-                    self.local[key] = change["data"]
-            self.cursor = body["cursor"]
-        return response
 
 
 @pytest.fixture
@@ -82,7 +36,7 @@ def test_hello_tells_the_app_the_protocol_limits_and_server_time(client):
 
 
 def test_a_canvasser_downloads_their_walk_list_records_contacts_and_a_lost_ack_is_harmless(client, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     assert phone.pull().status_code == 200
     electors = {i for (entity, i) in phone.local if entity == "elector"}
     assert electors == {world.home.electors[0].id, world.home.electors[1].id}
@@ -101,7 +55,7 @@ def test_a_canvasser_downloads_their_walk_list_records_contacts_and_a_lost_ack_i
 
 
 def test_bad_push_requests_get_clear_4xx_errors_and_never_a_500(app, client, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     headers = bearer(phone.token)
     _error(client.post("/api/v1/sync/push", data="{not json", content_type="application/json", headers=headers),
            400, "bad_request")
@@ -122,7 +76,7 @@ def test_bad_push_requests_get_clear_4xx_errors_and_never_a_500(app, client, wor
 
 
 def test_wrongly_typed_mutations_are_rejected_one_by_one_with_field_details(client, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     good = phone.contact(world, world.home.electors[0], "NH")
     wrong_types = {**phone.contact(world, world.home.electors[1], "NH"), "seq": "seven", "occurred_at": 5}
     unknown = {**phone.contact(world, world.home.electors[1], "NH"), "colour": "red"}
@@ -133,7 +87,7 @@ def test_wrongly_typed_mutations_are_rejected_one_by_one_with_field_details(clie
 
 
 def test_pull_needs_a_storage_id_and_a_sane_limit(client, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     error = _error(client.get("/api/v1/sync/pull", headers=bearer(phone.token)), 422, "validation_failed")
     assert "storage_id" in error["details"]
     error = _error(client.get("/api/v1/sync/pull", query_string={"storage_id": phone.storage_id, "limit": 0},
@@ -145,7 +99,7 @@ def test_pull_needs_a_storage_id_and_a_sane_limit(client, world):
 
 
 def test_a_revoked_phone_hands_over_its_earlier_records_and_is_told_to_wipe(client, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     phone.pull()
     earlier = phone.contact(world, world.home.electors[0], "SPOKE", "LAB")
     earlier["occurred_at"] = (NOW - timedelta(hours=1)).isoformat()
@@ -171,7 +125,7 @@ def test_roles_that_do_not_canvass_cannot_sync(client, world):
 
 
 def test_a_clp_admin_works_through_a_conflict_and_the_decision_is_audited(client, world):
-    canvasser, banker = App(client, Role.CANVASSER), App(client, Role.PHONE_BANKER)
+    canvasser, banker = HttpPhone(client, Role.CANVASSER), HttpPhone(client, Role.PHONE_BANKER)
     target = world.home.electors[0]
     canvasser.push([canvasser.contact(world, target, "SPOKE", "LAB")])
     body = banker.push([banker.contact(world, target, "SPOKE", "UND")]).get_json()
@@ -196,7 +150,7 @@ def test_a_clp_admin_works_through_a_conflict_and_the_decision_is_audited(client
 
 
 def test_an_admin_can_enter_a_value_but_only_a_valid_code(client, world):
-    canvasser, banker = App(client, Role.CANVASSER), App(client, Role.PHONE_BANKER)
+    canvasser, banker = HttpPhone(client, Role.CANVASSER), HttpPhone(client, Role.PHONE_BANKER)
     target = world.home.electors[0]
     canvasser.push([canvasser.contact(world, target, "SPOKE", "LAB")])
     banker.push([banker.contact(world, target, "SPOKE", "UND")])
@@ -225,7 +179,7 @@ def test_the_review_queue_is_scoped_to_the_admins_clp(client, world):
 
 
 def test_flask_sync_rebuild_recomputes_the_same_state(client, runner, world):
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     phone.push([phone.contact(world, world.home.electors[0], "SPOKE", "LAB"),
                 phone.contact(world, world.home.electors[1], "NH")])
     before = {s.elector_id: (s.intention, s.contacts, s.presence) for s in db.session.scalars(select(ElectorState))}
@@ -243,7 +197,7 @@ def test_a_large_catch_up_is_reconciled_by_the_scheduled_job(app, client, world)
     from server.services import sync
 
     app.config["SYNC_RECONCILE_INLINE_MAX"] = 1
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     phone.push([phone.contact(world, world.home.electors[0], "SPOKE", "LAB"),
                 phone.contact(world, world.home.electors[1], "NH")])
     assert db.session.scalar(select(func.count()).select_from(ElectorState)) == 0
@@ -255,7 +209,7 @@ def test_a_device_silent_beyond_the_retention_is_forgotten_and_must_reset(app, c
     from server.models import DeviceStorage
     from server.services import sync
 
-    phone = App(client, Role.CANVASSER)
+    phone = HttpPhone(client, Role.CANVASSER)
     phone.pull()
     storage = db.session.scalar(select(DeviceStorage))
     storage.last_pull_at = datetime.now(timezone.utc) - timedelta(days=91)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -17,7 +16,8 @@ from sqlalchemy import event, func, select, update
 
 from server.extensions import db
 from server.models import ContactRecord, Elector, ElectorState, Role, SyncReceipt
-from tests.factories import bearer, login, make_world
+from tests.factories import make_world
+from tests.server.phone import HttpPhone
 
 NOW = datetime.now(timezone.utc)
 WAIT = 60  # seconds; a thread still running after this is a hang, reported as a failure
@@ -31,71 +31,18 @@ def world(app):
     return make_world()
 
 
-class App:
-    """A phone running the app, talking HTTP to the server (as in test_sync_api).
+def answered(response) -> tuple[int, dict | None]:
+    """A push's status and body, read in the thread that made it."""
+    return response.status_code, response.get_json(silent=True)
 
-    Each request runs in its own app context, so it has its own database session, as in production;
-    the test's own session (which built the world) never serves a request.
-    """
 
-    def __init__(self, app, role: Role):
-        self.app = app
-        self.client = app.test_client()
-        with app.app_context():
-            self.token = login(self.client, role, device_name=f"{role.value}'s phone {uuid.uuid4().hex[:6]}")
-            devices = self.client.get("/api/v1/devices", headers=bearer(self.token)).get_json()
-        self.device_id = devices[-1]["id"]
-        self.storage_id = str(uuid.uuid4())
-        self.seq = 0
-        self.cursor = None
-        self.local: dict = {}
-
-    def contact(self, world, elector, outcome="SPOKE", intention=None, at=None, **data):
-        self.seq += 1
-        return {"id": str(uuid.uuid4()), "seq": self.seq, "type": "contact",
-                "occurred_at": (at or datetime.now(timezone.utc)).isoformat(), "base_version": None,
-                "data": {"campaign_id": world.campaign.id, "elector_id": elector.id, "channel": "door",
-                         "outcome": outcome, "intention": intention, **data}}
-
-    def update(self, elector, changes, base_version=None, at=None):
-        self.seq += 1
-        return {"id": str(uuid.uuid4()), "seq": self.seq, "type": "elector_update",
-                "occurred_at": (at or datetime.now(timezone.utc)).isoformat(), "base_version": base_version,
-                "data": {"elector_id": elector.id, "changes": changes}}
-
-    def body(self, mutations):
-        return {"device_id": self.device_id, "storage_id": self.storage_id, "protocol_version": 1,
-                "schema_version": 1, "device_time": datetime.now(timezone.utc).isoformat(), "mutations": mutations}
-
-    def push(self, mutations, client=None) -> tuple[int, dict | None]:
-        with self.app.app_context():
-            response = (client or self.client).post("/api/v1/sync/push", json=self.body(mutations),
-                                                    headers=bearer(self.token))
-            return response.status_code, response.get_json(silent=True)
-
-    def pull(self, client=None, limit=None) -> dict:
-        params = {"storage_id": self.storage_id}
-        if self.cursor:
-            params["cursor"] = self.cursor
-        if limit:
-            params["limit"] = limit
-        with self.app.app_context():
-            response = (client or self.client).get("/api/v1/sync/pull", query_string=params,
-                                                   headers=bearer(self.token))
-            assert response.status_code == 200, response.get_data(as_text=True)
-            body = response.get_json()
-        assert not body["wipe"] and not body["reset_required"], body
-        for change in body["changes"]:  # stored with the cursor, as the app does in one transaction
-            key = (change["entity"], change["id"])
-            if change["op"] == "delete":
-                self.local.pop(key, None)
-            else:
-                self.local[key] = change["data"]
-        self.cursor = body["cursor"]
-        return body
-
-    def surname(self, elector) -> str:
-        return self.local[("elector", elector.id)]["surname"]
+def pulled(phone: HttpPhone, limit=None) -> dict:
+    """A pull that must be an ordinary page (no wipe, no reset)."""
+    response = phone.pull(limit=limit)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert not body["wipe"] and not body["reset_required"], body
+    return body
 
 
 def concurrently(app, *calls: Callable) -> list:
@@ -169,13 +116,13 @@ def _rename(conn, elector, surname: str) -> None:
 # ---------------------------------------------------------------------------------- the same batch twice
 @pytest.mark.postgres_only
 def test_the_same_batch_pushed_by_two_clients_at_once_lands_once_and_never_500s(app, world):
-    phone = App(app, Role.CANVASSER)
+    phone = HttpPhone(app.test_client(), Role.CANVASSER, app=app)
     electors = world.home.electors
     for round_ in range(1, 6):
         batch = [phone.contact(world, electors[i % 3], *(("SPOKE", "LAB") if i % 2 else ("NH", None)))
                  for i in range(200)]
         # Two tabs, or a service worker replaying the outbox while the page sends it too.
-        first, second = concurrently(app, lambda c: phone.push(batch, c), lambda c: phone.push(batch, c))
+        first, second = concurrently(app, lambda c: answered(phone.push(batch, c)), lambda c: answered(phone.push(batch, c)))
         assert (first[0], second[0]) == (200, 200), (first, second)
         for index, mutation in enumerate(batch):
             statuses = sorted((first[1]["results"][index]["status"], second[1]["results"][index]["status"]))
@@ -190,11 +137,12 @@ def test_the_same_batch_pushed_by_two_clients_at_once_lands_once_and_never_500s(
 
 @pytest.mark.postgres_only
 def test_a_resend_racing_the_first_push_answers_each_mutation_once_even_when_batches_overlap(app, world):
-    phone = App(app, Role.CANVASSER)
+    phone = HttpPhone(app.test_client(), Role.CANVASSER, app=app)
     electors = world.home.electors
     batch = [phone.contact(world, electors[i % 3], "NH") for i in range(300)]
     # The outbox was sent in two overlapping pushes (a retry with more records) while the first was in flight.
-    first, second = concurrently(app, lambda c: phone.push(batch[:200], c), lambda c: phone.push(batch[100:], c))
+    first, second = concurrently(app, lambda c: answered(phone.push(batch[:200], c)),
+                                 lambda c: answered(phone.push(batch[100:], c)))
     assert (first[0], second[0]) == (200, 200), (first, second)
     answers: dict[str, list[str]] = {}
     for response in (first[1], second[1]):
@@ -210,9 +158,9 @@ def test_a_resend_racing_the_first_push_answers_each_mutation_once_even_when_bat
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("late_begins", ["before the other writer", "after the other writer"])
 def test_a_change_that_commits_after_a_later_one_was_pulled_is_still_pulled(app, world, late_begins):
-    phone = App(app, Role.CANVASSER)
+    phone = HttpPhone(app.test_client(), Role.CANVASSER, app=app)
     ava, ben = world.home.electors[0], world.home.electors[1]
-    phone.pull()
+    pulled(phone)
     assert (phone.surname(ava), phone.surname(ben)) == ("Ashfordson", "Ashfordson")
 
     late = db.engine.connect()
@@ -233,23 +181,23 @@ def test_a_change_that_commits_after_a_later_one_was_pulled_is_still_pulled(app,
         finally:
             other.close()
         # The device syncs while the late transaction is still open: it sees only what has committed.
-        body = in_thread(app, phone.pull, on_timeout=late.rollback)
+        body = in_thread(app, lambda: pulled(phone), on_timeout=late.rollback)
         assert [(c["entity"], c["id"]) for c in body["changes"]] == [("elector", ben.id)]
         assert (phone.surname(ava), phone.surname(ben)) == ("Ashfordson", "Early")
         late.commit()
     finally:
         late.close()
-    body = phone.pull()
+    body = pulled(phone)
     assert [(c["entity"], c["id"]) for c in body["changes"]] == [("elector", ava.id)]
     assert (phone.surname(ava), phone.surname(ben)) == ("Late", "Early")
-    assert phone.pull()["changes"] == []
+    assert pulled(phone)["changes"] == []
 
 
 @pytest.mark.postgres_only
 def test_a_change_committed_in_the_middle_of_a_pull_is_sent_again_on_the_next_pull(app, world):
-    phone = App(app, Role.CANVASSER)
+    phone = HttpPhone(app.test_client(), Role.CANVASSER, app=app)
     ava = world.home.electors[0]
-    phone.pull()
+    pulled(phone)
     fired = threading.Event()
     armed = threading.Event()
 
@@ -267,18 +215,18 @@ def test_a_change_committed_in_the_middle_of_a_pull_is_sent_again_on_the_next_pu
     event.listen(db.engine, "before_cursor_execute", commit_between_reads)
     try:
         armed.set()
-        phone.pull()
+        pulled(phone)
     finally:
         event.remove(db.engine, "before_cursor_execute", commit_between_reads)
     assert fired.is_set(), "the pull never read the electors' data; the test no longer tests the race"
-    phone.pull()
+    pulled(phone)
     assert phone.surname(ava) == "Midway"
-    assert phone.pull()["changes"] == []
+    assert pulled(phone)["changes"] == []
 
 
 @pytest.mark.postgres_only
 def test_a_late_commit_during_a_paged_first_download_is_not_skipped(app, world):
-    phone = App(app, Role.CANVASSER)
+    phone = HttpPhone(app.test_client(), Role.CANVASSER, app=app)
     ava, ben = world.home.electors[0], world.home.electors[1]
     late = db.engine.connect()
     try:
@@ -286,7 +234,7 @@ def test_a_late_commit_during_a_paged_first_download_is_not_skipped(app, world):
         _rename(late, ava, "Late")  # began before the download, commits in the middle of it
         pages, committed = 0, False
         while True:
-            body = in_thread(app, lambda: phone.pull(limit=1), on_timeout=late.rollback)
+            body = in_thread(app, lambda: pulled(phone, limit=1), on_timeout=late.rollback)
             pages += 1
             if not committed and [(c["entity"], c["id"]) for c in body["changes"]] == [("elector", ava.id)]:
                 assert phone.surname(ava) == "Ashfordson"  # sent while the rename was still uncommitted
@@ -299,7 +247,7 @@ def test_a_late_commit_during_a_paged_first_download_is_not_skipped(app, world):
         assert committed and pages >= 5  # campaign, assignment, property, Ava, Ben: one per page
     finally:
         late.close()
-    while phone.pull(limit=1)["changes"]:
+    while pulled(phone, limit=1)["changes"]:
         pass
     assert (phone.surname(ava), phone.surname(ben)) == ("Late", "Early")
 
@@ -314,23 +262,16 @@ def test_a_pull_served_by_a_session_that_already_holds_the_elector_sends_the_com
     with elector rows already loaded. The pull reads versions fresh, so the data it sends must be fresh too,
     or the device is told it has the new version while holding the old data, and is never sent it again."""
     ava = any_world.home.electors[0]
-    token = login(client, Role.CANVASSER)
-    storage = str(uuid.uuid4())
-
-    def pull(cursor=None):
-        params = {"storage_id": storage, **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/v1/sync/pull", query_string=params, headers=bearer(token))
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
+    phone = HttpPhone(client, Role.CANVASSER)  # served in the test's own session, on purpose
 
     def ava_in(body):
         return [c for c in body["changes"] if (c["entity"], c["id"]) == ("elector", ava.id)]
 
-    first = pull()
+    first = pulled(phone)
     assert db.session.get(Elector, ava.id).surname == "Ashfordson"  # this session now holds Ava
     with db.engine.begin() as other:
         _rename(other, ava, "Renamed")
-    sent = ava_in(pull(first["cursor"]))
+    sent = ava_in(pulled(phone))
     assert len(sent) == 1 and sent[0]["version"] != ava_in(first)[0]["version"]
     assert sent[0]["data"]["surname"] == "Renamed", "new version, old data: the device will never be sent Renamed"
 
@@ -344,7 +285,7 @@ def test_two_devices_pushing_at_once_about_the_same_electors_leave_the_state_a_r
     order, so PostgreSQL may pick a deadlock victim, which must be retried rather than answered with a 500."""
     from server.services import sync
 
-    canvasser, banker = App(app, Role.CANVASSER), App(app, Role.PHONE_BANKER)
+    canvasser, banker = HttpPhone(app.test_client(), Role.CANVASSER, app=app), HttpPhone(app.test_client(), Role.PHONE_BANKER, app=app)
     electors = world.home.electors
     rng = random.Random(20261121)
     stored = 0
@@ -367,7 +308,7 @@ def test_two_devices_pushing_at_once_about_the_same_electors_leave_the_state_a_r
                     batch.append(phone.contact(world, elector, "NH", at=at))
             rng.shuffle(batch)
             batches.append(batch)
-        results = concurrently(app, *[lambda c, p=p, b=b: p.push(b, c) for p, b in zip((canvasser, banker), batches)])
+        results = concurrently(app, *[lambda c, p=p, b=b: answered(p.push(b, c)) for p, b in zip((canvasser, banker), batches)])
         for (status, body), batch in zip(results, batches):
             assert status == 200, body
             assert len(body["results"]) == len(batch)

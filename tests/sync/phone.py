@@ -7,6 +7,16 @@ from datetime import datetime, timedelta
 from sync import PROTOCOL_VERSION, SCHEMA_VERSION
 
 
+def apply_changes(local: dict, changes: list[dict]) -> None:
+    """Apply a pulled page to a phone's local store, keyed by (entity, id)."""
+    for change in changes:
+        key = (change["entity"], change["id"])
+        if change["op"] == "delete":
+            local.pop(key, None)
+        else:
+            local[key] = change["data"]
+
+
 class Phone:
     def __init__(self, harness, device, storage_id: uuid.UUID | None = None, clock_error: timedelta = timedelta(0)):
         self.h = harness
@@ -46,12 +56,7 @@ class Phone:
         response = self.h.engine.pull(self.device, storage_id=self.storage_id, cursor=self.cursor, limit=limit)
         if response["reset_required"] or response["wipe"]:
             return response
-        for change in response["changes"]:  # stored with the cursor, as the app does in one transaction
-            key = (change["entity"], change["id"])
-            if change["op"] == "delete":
-                self.local.pop(key, None)
-            else:
-                self.local[key] = change["data"]
+        apply_changes(self.local, response["changes"])  # stored with the cursor, as the app does
         self.cursor = response["cursor"]
         return response
 
