@@ -36,6 +36,20 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _share(name: str, default: float) -> float:
+    """A fraction from 0 to 1, such as 0.2 for a fifth."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}") from exc
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a number from 0 to 1, got {raw!r}")
+    return value
+
+
 class Config:
     """Every setting Groundwork reads. Instantiate to read the environment as it is now."""
 
@@ -82,6 +96,10 @@ class Config:
         # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
         self.MIN_PASSWORD_LENGTH = _int("MIN_PASSWORD_LENGTH", 10)
+
+        # Register import: a full register that would mark removed more than this share of a constituency's
+        # current electors is refused as the wrong file (another CLP's, or part of one) unless forced.
+        self.REGISTER_MAX_REMOVAL_SHARE = _share("REGISTER_MAX_REMOVAL_SHARE", 0.2)
 
         # flask-smorest / OpenAPI.
         self.API_TITLE = "Groundwork"

@@ -42,6 +42,9 @@ class RegisterEdition(db.Model):
     mode: Mapped[str] = mapped_column(String(16))  # "full" or "update"
     filename: Mapped[str | None] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
+    # The date the council issued the edition (given, or read from the file name): a file older than the
+    # latest imported is refused, so a stale register never turns the clock back.
+    published_on: Mapped[date | None] = mapped_column()
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     added: Mapped[int] = mapped_column(default=0)

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_environment_variable_the_config_reads_is_in_the_readme():
     source = (ROOT / "server" / "config.py").read_text()
-    read = set(re.findall(r'(?:env\.get|_int|_bool)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'(?:env\.get|_int|_bool|_share)\("([A-Z_]+)"', source))
     assert read, "the config reads no variables? the pattern above is out of date"
     readme = (ROOT / "README.md").read_text()
     reference = readme.split("## Configuration reference", 1)[1].split("\n## ", 1)[0]
