@@ -66,9 +66,12 @@ class Config:
 
         # Access tokens: one per device, hashed at rest.
         self.TOKEN_TTL = timedelta(days=_int("TOKEN_TTL_DAYS", 30))
-        # Login throttling: at most N failures per window for one email, and for one client address.
+        # Login throttling (server/services/login_throttle.py): at most N failures per window for one email;
+        # one client address, across accounts, gets some free failures and then doubling delays, never a wall.
         self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_FAILURE_WINDOW = timedelta(seconds=_int("LOGIN_FAILURE_WINDOW_SECONDS", 900))
+        self.LOGIN_ADDRESS_FREE_FAILURES = _int("LOGIN_ADDRESS_FREE_FAILURES", 10)
+        self.LOGIN_ADDRESS_MAX_DELAY = timedelta(seconds=_int("LOGIN_ADDRESS_MAX_DELAY_SECONDS", 60))
 
         # Web push (VAPID). Optional outside production: push is then disabled.
         self.VAPID_PRIVATE_KEY = env.get("VAPID_PRIVATE_KEY")

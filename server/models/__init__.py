@@ -12,7 +12,17 @@ from server.models.campaign import (
 )
 from server.models.contact import Channel, ContactRecord, ImportBatch, RecordKind, RecordSource
 from server.models.geography import Constituency, PollingDistrict, Property, Region, Ward
-from server.models.people import CLP_ROLES, Device, LoginAttempt, Member, MemberStatus, Role, User
+from server.models.people import (
+    CLP_ROLES,
+    Device,
+    LoginAttempt,
+    LoginThrottle,
+    Member,
+    MemberStatus,
+    Revocation,
+    Role,
+    User,
+)
 from server.models.register import FRANCHISE_MARKERS, Elector, ElectorStatus, RegisterEdition
 from server.models.sync import (
     DeviceHolding,

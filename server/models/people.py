@@ -57,6 +57,15 @@ class User(db.Model):
     )
 
 
+class Revocation(str, enum.Enum):
+    """Why a device's access ended; each reason decides what its outbox may still do."""
+
+    LOGOUT = "logout"  # the user signed out on it: the token is dead for everything, sync included
+    ACCESS_WITHDRAWN = "access_withdrawn"  # an admin ended access: it may deliver, held for review
+    USER_DEACTIVATED = "user_deactivated"  # the account was disabled: as access_withdrawn, on every device
+    LOST = "lost"  # reported lost or stolen: nothing from it is accepted, and it is told to wipe
+
+
 class Device(db.Model):
     """One logged-in app instance. Its bearer token is stored only as a SHA-256 hash."""
 
@@ -72,7 +81,7 @@ class Device(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # "logout", "admin", "user_deactivated"
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # a Revocation value
     # When the server first told this (revoked) device to wipe its local personal data.
     wiped_at: Mapped[datetime | None] = mapped_column()
 
@@ -113,7 +122,10 @@ class Member(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Failed and successful logins, kept briefly, to throttle guessing across every worker process."""
+    """Every password actually checked (email, address, outcome), kept a day to investigate guessing.
+
+    Throttling no longer reads it: LoginThrottle holds the counters, so they can be reserved atomically.
+    """
 
     __tablename__ = "login_attempt"
     __table_args__ = (Index("ix_login_attempt_email_at", "email", "at"), Index("ix_login_attempt_ip_at", "ip", "at"))
@@ -123,3 +135,21 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column()
+
+
+# -- login throttling (server/services/login_throttle.py) ------------------------------------------
+class LoginThrottle(db.Model):
+    """One counter per email and per client address, reserved in a locked row before a password is checked,
+    so the limits hold however many workers answer at once."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # "email" or "address"
+    key: Mapped[str] = mapped_column(String(254), primary_key=True)  # the lower-cased email, or the address
+    # Attempts counted against this key in the current run: failures, plus any still being checked.
+    failures: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)  # when the current run began
+    last_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # housekeeping purges by this
+    next_attempt_at: Mapped[datetime | None] = mapped_column()  # an address's delay: nothing is checked before it
+    # Bumped by every reservation, so a success can tell whether anyone else has reserved since.
+    serial: Mapped[int] = mapped_column(default=0)

@@ -1,23 +1,22 @@
 """Accounts and devices: creating users, logging a device in and out, throttling guesses, revoking."""
 from __future__ import annotations
 
+import functools
+import secrets
 import uuid
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.auth.policy import Permission, Principal, principal_for, scope_clause
 from server.auth.tokens import new_token, token_ttl
-from server.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from server.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from server.extensions import db
-from server.models import CLP_ROLES, Constituency, Device, LoginAttempt, Region, Role, User
+from server.models import CLP_ROLES, Constituency, Device, LoginAttempt, Region, Revocation, Role, User
 from server.orm import utcnow
-from server.services import audit
-
-# Compared against when the email is unknown, so a miss costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+from server.services import audit, login_throttle
 
 
 def normalise_email(email: str) -> str:
@@ -97,36 +96,22 @@ class LoginResult:
     principal: Principal
 
 
-def _throttle(email: str, ip: str) -> None:
-    """Refuse further attempts after too many recent failures for this email or from this address."""
-    cfg = current_app.config
-    now = utcnow()
-    window_start = now - cfg["LOGIN_FAILURE_WINDOW"]
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.succeeded.is_(True))
-    )
-    since = max(window_start, last_success) if last_success else window_start
-    for column, value, limit in (
-        (LoginAttempt.email, email, cfg["LOGIN_MAX_FAILURES"]),
-        # One address may front many volunteers (a campaign office); allow it more room.
-        (LoginAttempt.ip, ip, cfg["LOGIN_MAX_FAILURES"] * 4),
-    ):
-        failures = db.session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > since
-            )
-        ).one()
-        if failures[0] >= limit:
-            retry_after = int((failures[1] + cfg["LOGIN_FAILURE_WINDOW"] - now).total_seconds()) + 1
-            raise RateLimited(max(retry_after, 1))
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A hash of no one's password made with ``method`` (and its parameters), computed once per method."""
+    return generate_password_hash(secrets.token_urlsafe(32), method=method)
 
 
 def login(*, email: str, password: str, device_name: str, ip: str, user_agent: str | None) -> LoginResult:
     """Check the password and register a new device with its own token."""
     email = normalise_email(email)
-    _throttle(email, ip)
+    # Counted before the password is checked, so simultaneous guesses cannot all slip under the limits.
+    reservation = login_throttle.reserve(email, ip)
     user = db.session.scalar(select(User).where(User.email == email))
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    # An unknown email is checked against a hash of the configured method, and then fails down the same
+    # path (the same writes) as a wrong password, so its answer takes as long and nobody can list accounts.
+    stored = user.password_hash if user else _dummy_hash(current_app.config["PASSWORD_HASH_METHOD"])
+    ok = check_password_hash(stored, password)
     if not ok or user is None or not user.active:
         db.session.add(LoginAttempt(email=email, ip=ip, succeeded=False))
         audit.record("auth.login_failed", target_type="user", target_id=user.id if user else None,
@@ -148,6 +133,7 @@ def login(*, email: str, password: str, device_name: str, ip: str, user_agent: s
         last_seen_at=now,
     )
     user.last_login_at = now
+    login_throttle.succeeded(reservation)
     db.session.add_all([device, LoginAttempt(email=email, ip=ip, succeeded=True)])
     audit.record("auth.login", actor_user_id=user.id, actor_device_id=device.id, target_type="device",
                  target_id=device.id, constituency_id=user.constituency_id, region_id=user.region_id,
@@ -160,7 +146,7 @@ def logout(principal: Principal) -> Device:
     """Revoke the calling device's token. The app wipes its local data as it logs out."""
     device = db.session.get(Device, principal.device_id)
     device.revoked_at = utcnow()
-    device.revoked_reason = "logout"
+    device.revoked_reason = Revocation.LOGOUT.value
     device.revoked_by_id = principal.user_id
     audit.record_for(principal, "auth.logout", target_type="device", target_id=device.id)
     db.session.commit()
@@ -180,8 +166,13 @@ def list_devices(principal: Principal, *, user_id: int | None = None, include_re
     return list(db.session.scalars(stmt.order_by(Device.created_at.desc())))
 
 
-def revoke_device(principal: Principal, device_id: uuid.UUID) -> Device:
-    """Sign a device out remotely (lost phone, volunteer leaving). Idempotent."""
+def revoke_device(principal: Principal, device_id: uuid.UUID, reason: Revocation | None = None) -> Device:
+    """End a device's access remotely. Idempotent; a device can later be reported lost, never un-lost.
+
+    ``reason``: ``access_withdrawn`` (the default for someone else's device: what it still holds may be
+    delivered and is held for review) or ``lost`` (nothing from it is accepted; it is told to wipe). One's
+    own device defaults to ``logout``: its token is dead, as if signed out on it.
+    """
     device = db.session.scalar(
         select(Device).join(User, User.id == Device.user_id).where(Device.id == device_id, scope_clause(principal, Device))
     )
@@ -189,14 +180,17 @@ def revoke_device(principal: Principal, device_id: uuid.UUID) -> Device:
         raise NotFound("No such device in your scope.")
     if device.user_id != principal.user_id and not principal.can(Permission.DEVICES_REVOKE):
         raise NotFound("No such device in your scope.")
-    if device.revoked_at is None:
-        device.revoked_at = utcnow()
-        device.revoked_reason = "logout" if device.user_id == principal.user_id else "admin"
+    if reason is None:
+        reason = Revocation.LOGOUT if device.user_id == principal.user_id else Revocation.ACCESS_WITHDRAWN
+    newly_lost = reason == Revocation.LOST and device.revoked_reason != Revocation.LOST.value
+    if device.revoked_at is None or newly_lost:
+        device.revoked_at = device.revoked_at or utcnow()
+        device.revoked_reason = reason.value
         device.revoked_by_id = principal.user_id
         owner = device.user
         audit.record_for(principal, "device.revoke", target_type="device", target_id=device.id,
                          constituency_id=owner.constituency_id, region_id=owner.region_id,
-                         details={"owner_user_id": owner.id})
+                         details={"owner_user_id": owner.id, "reason": reason.value})
         db.session.commit()
     return device
 
@@ -211,7 +205,7 @@ def deactivate_user(email: str, *, actor_user_id: int | None = None) -> User:
     user.deactivated_at = now
     for device in user.devices:
         if device.revoked_at is None:
-            device.revoked_at, device.revoked_reason, device.revoked_by_id = now, "user_deactivated", actor_user_id
+            device.revoked_at, device.revoked_reason, device.revoked_by_id = now, Revocation.USER_DEACTIVATED.value, actor_user_id
     audit.record("user.deactivate", actor_user_id=actor_user_id, target_type="user", target_id=user.id,
                  constituency_id=user.constituency_id, region_id=user.region_id)
     db.session.commit()

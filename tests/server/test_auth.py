@@ -71,9 +71,9 @@ def test_a_clp_admin_signs_out_a_lost_phone_in_their_clp(client):
     volunteer = login(client, Role.CANVASSER, device_name="Lost phone")
     admin = login(client, Role.CLP_ADMIN)
     lost = next(d for d in client.get("/api/v1/devices", headers=bearer(admin)).get_json() if d["name"] == "Lost phone")
-    response = client.post(f"/api/v1/devices/{lost['id']}/revoke", headers=bearer(admin))
+    response = client.post(f"/api/v1/devices/{lost['id']}/revoke", json={"reason": "lost"}, headers=bearer(admin))
     assert response.status_code == 200
-    assert response.get_json()["revoked_reason"] == "admin"
+    assert response.get_json()["revoked_reason"] == "lost"
     assert client.get("/api/v1/me", headers=bearer(volunteer)).get_json()["error"]["code"] == "device_revoked"
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "device.revoke"))
     assert event.actor_user_id == world.users[Role.CLP_ADMIN].id
