@@ -47,9 +47,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server.auth import assert_every_route_declares_access
     from server.cli import register_commands
     from server.errors import register_error_handlers
+    from server.transport import register_transport
     from server.web import register_web
 
     register_error_handlers(app)
+    register_transport(app)  # before any route, so every <int:...> is a database id
     register_api(app)
     register_web(app)
     register_commands(app)

@@ -62,7 +62,9 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY")
         self.DATABASE_URL = env.get("DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(self.DATABASE_URL) if self.DATABASE_URL else None
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # hide_parameters: a database error's message and traceback never carry the values bound to the
+        # statement, which are electors' and members' personal data.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
 
         # Access tokens: one per device, hashed at rest.
         self.TOKEN_TTL = timedelta(days=_int("TOKEN_TTL_DAYS", 30))

@@ -4,10 +4,68 @@ The OpenAPI document is generated from these; nothing about the API's shape is w
 """
 from __future__ import annotations
 
-from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate
+from flask import current_app, has_app_context
+from marshmallow import Schema, fields, validate
 
 from server.models import Role
+from sync import SUPPORTED_PROTOCOL_VERSIONS
+from sync.rules import MAX_BIGINT, MAX_ID, UNSTORABLE_TEXT, unstorable
+
+# sync.rules.unstorable for the OpenAPI document: no NUL. (An unpaired surrogate is refused too, but it is not
+# a Unicode character at all, so no JSON Schema pattern can name it.)
+STORABLE_PATTERN = r"^[^\u0000]*$"
+# Times the server can hold and correct: years 1900 to 2999 (sync.protocol.EARLIEST and LATEST).
+PLAUSIBLE_TIME_PATTERN = r"^(19|2[0-9])[0-9]{2}-"
+
+
+class Text(fields.String):
+    """Text a database can store: every string a request carries goes through this, so a NUL or an
+    unpaired surrogate is a 422 on its field, never a database error."""
+
+    default_error_messages = {"unstorable": UNSTORABLE_TEXT}
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": STORABLE_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if unstorable(text):
+            raise self.make_error("unstorable")
+        return text
+
+
+def Id(**kwargs) -> fields.Integer:
+    """An id of a server entity: a whole number the database's id columns can hold."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class _ConfiguredMax:
+    """A maximum that is a setting: read when a request is validated and when the OpenAPI document is
+    built, so the document states the limit the server enforces."""
+
+    def _configured(self, max_setting: str, fallback: int) -> None:
+        self.max_setting, self.fallback = max_setting, fallback
+
+    @property
+    def max(self) -> int:
+        return current_app.config[self.max_setting] if has_app_context() else self.fallback
+
+    @max.setter
+    def max(self, _value) -> None:  # the validator's __init__ assigns it; the setting decides
+        pass
+
+
+class ConfiguredRange(_ConfiguredMax, validate.Range):
+    def __init__(self, min: int, max_setting: str, fallback: int):
+        self._configured(max_setting, fallback)
+        super().__init__(min=min, max=fallback)
+
+
+class ConfiguredLength(_ConfiguredMax, validate.Length):
+    def __init__(self, max_setting: str, fallback: int):
+        self._configured(max_setting, fallback)
+        super().__init__(max=fallback)
 
 
 class StrictSchema(Schema):
@@ -33,16 +91,10 @@ class ErrorSchema(Schema):
 
 # ---------------------------------------------------------------------------------------------- paging
 
-def _page_size(value: int) -> None:
-    """Page sizes are capped by configuration (API_MAX_PAGE_SIZE), read at request time."""
-    maximum = current_app.config["API_MAX_PAGE_SIZE"]
-    if not 1 <= value <= maximum:
-        raise ValidationError(f"Must be between 1 and {maximum}.")
-
-
 class PageArgsSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=None, validate=_page_size)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_ID))
+    per_page = fields.Integer(load_default=None, validate=ConfiguredRange(1, "API_MAX_PAGE_SIZE", 500),
+                              metadata={"description": "Default API_DEFAULT_PAGE_SIZE (50)"})
 
 
 def page_envelope(item_schema: type[Schema], name: str) -> type[Schema]:
@@ -62,9 +114,9 @@ def page_envelope(item_schema: type[Schema], name: str) -> type[Schema]:
 # ---------------------------------------------------------------------------------------------- auth
 
 class LoginSchema(StrictSchema):
-    email = fields.String(required=True, load_only=True, validate=validate.Length(min=3, max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
-    device_name = fields.String(
+    email = Text(required=True, load_only=True, validate=validate.Length(min=3, max=254))
+    password = Text(required=True, load_only=True, validate=validate.Length(min=1, max=1024))
+    device_name = Text(
         required=True,
         load_only=True,
         validate=validate.Length(min=1, max=120),
@@ -106,8 +158,15 @@ class LoginResponseSchema(Schema):
     user = fields.Nested(UserSchema, dump_only=True)
 
 
+class RevokeSchema(StrictSchema):
+    reason = Text(load_default=None, validate=validate.OneOf(["access_withdrawn", "lost"]), metadata={
+        "description": "access_withdrawn (default for another's device): what it holds may still be delivered, "
+                       "held for review. lost: nothing from it is accepted. One's own device defaults to a "
+                       "logout (its token is dead)."})
+
+
 class DeviceListArgsSchema(StrictSchema):
-    user_id = fields.Integer(load_default=None)
+    user_id = Id(load_default=None)
     include_revoked = fields.Boolean(load_default=False)
 
 
@@ -142,16 +201,16 @@ class PollingDistrictSchema(Schema):
 
 
 class ConstituencyArgsSchema(StrictSchema):
-    region_id = fields.Integer(load_default=None)
+    region_id = Id(load_default=None)
 
 
 class WardArgsSchema(StrictSchema):
-    constituency_id = fields.Integer(load_default=None)
+    constituency_id = Id(load_default=None)
 
 
 class PollingDistrictArgsSchema(StrictSchema):
-    ward_id = fields.Integer(load_default=None)
-    constituency_id = fields.Integer(load_default=None)
+    ward_id = Id(load_default=None)
+    constituency_id = Id(load_default=None)
 
 
 # ---------------------------------------------------------------------------------------------- electors
@@ -186,10 +245,10 @@ class ElectorSchema(Schema):
 
 
 class ElectorArgsSchema(PageArgsSchema):
-    polling_district_id = fields.Integer(load_default=None)
-    street = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
-    name = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
-    postcode = fields.String(load_default=None, validate=validate.Length(min=2, max=10))
+    polling_district_id = Id(load_default=None)
+    street = Text(load_default=None, validate=validate.Length(min=1, max=120))
+    name = Text(load_default=None, validate=validate.Length(min=1, max=120))
+    postcode = Text(load_default=None, validate=validate.Length(min=2, max=10))
     include_removed = fields.Boolean(load_default=False)
 
 
@@ -256,8 +315,8 @@ class AuditEventSchema(Schema):
 
 
 class AuditArgsSchema(PageArgsSchema):
-    action = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    actor_user_id = fields.Integer(load_default=None)
+    action = Text(load_default=None, validate=validate.Length(min=1, max=64))
+    actor_user_id = Id(load_default=None)
 
 
 AuditPageSchema = page_envelope(AuditEventSchema, "AuditEventPage")
@@ -294,28 +353,36 @@ class SyncHelloSchema(Schema):
 
 class MutationSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made by the device; the contact record's id"})
-    seq = fields.Integer(required=True, metadata={"description": "Increasing per device storage"})
-    type = fields.String(required=True, metadata={"enum": ["contact", "contact_correction", "contact_retraction",
-                                                           "elector_update", "elector_new"]})
-    occurred_at = fields.DateTime(required=True, metadata={"description": "Device clock, with zone"})
-    base_version = fields.Integer(allow_none=True, metadata={"description": "Elector version the device last saw"})
-    data = fields.Dict(required=True)
+    seq = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_BIGINT),
+                         metadata={"description": "Increasing per device storage"})
+    type = fields.String(required=True, validate=validate.OneOf(["contact", "contact_correction",
+                                                                  "contact_retraction", "elector_update",
+                                                                  "elector_new"]))
+    occurred_at = fields.DateTime(required=True, metadata={"description": "Device clock, with zone, 1900 to 2999",
+                                                           "pattern": PLAUSIBLE_TIME_PATTERN})
+    base_version = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=MAX_ID),
+                                  metadata={"description": "Elector version the device last saw"})
+    data = fields.Dict(required=True, metadata={"description": "By type: docs/sync-protocol.md §7.3"})
 
 
 class PushRequestSchema(Schema):
     device_id = fields.UUID(required=True)
     storage_id = fields.UUID(required=True, metadata={"description": "New whenever the app's storage was wiped"})
-    protocol_version = fields.Integer(required=True)
-    schema_version = fields.Integer(required=True)
-    device_time = fields.DateTime(allow_none=True, metadata={"description": "The device clock at push time"})
-    mutations = fields.List(fields.Nested(MutationSchema), required=True)
+    protocol_version = fields.Integer(required=True, validate=validate.OneOf(sorted(SUPPORTED_PROTOCOL_VERSIONS)))
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    device_time = fields.DateTime(allow_none=True, metadata={"description": "The device clock at push time",
+                                                             "pattern": PLAUSIBLE_TIME_PATTERN})
+    # Each mutation is judged on its own and answered in ``results`` (a malformed one is ``rejected`` there,
+    # not the request), so the request accepts any item; MutationSchema describes a well-formed one.
+    mutations = fields.List(fields.Raw(metadata={"description": "A Mutation (see components.schemas.Mutation)"}),
+                            required=True, validate=ConfiguredLength("SYNC_MAX_MUTATIONS", 500))
 
 
 class MutationResultSchema(Schema):
-    id = fields.String()
+    id = fields.String(allow_none=True)
     seq = fields.Integer(allow_none=True)
     status = fields.String(metadata={"enum": ["applied", "duplicate", "id_reused", "conflict", "rejected",
-                                              "forbidden", "suppressed"]})
+                                              "forbidden", "suppressed", "held"]})
     details = fields.Raw()
 
 
@@ -333,8 +400,10 @@ class PushResponseSchema(Schema):
 
 class PullArgsSchema(StrictSchema):
     storage_id = fields.UUID(required=True)
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
-    limit = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    cursor = Text(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID),
+                           metadata={"description": "Changes per page; more than max_page_size is served as "
+                                                    "max_page_size"})
 
 
 class ChangeSchema(Schema):
@@ -372,19 +441,24 @@ class ReviewItemSchema(Schema):
 
 
 class ReviewArgsSchema(PageArgsSchema):
-    status = fields.String(load_default="open", validate=validate.OneOf(["open", "resolved", "all"]))
-    kind = fields.String(load_default=None, validate=validate.OneOf(["intention_conflict", "field_conflict",
-                                                                      "new_elector"]))
+    status = Text(load_default="open", validate=validate.OneOf(["open", "resolved", "all"]))
+    kind = Text(load_default=None, validate=validate.OneOf(["intention_conflict", "field_conflict",
+                                                              "new_elector", "held_delivery"]))
 
 
 ReviewPageSchema = page_envelope(ReviewItemSchema, "ReviewItemPage")
 
 
 class ResolveSchema(StrictSchema):
-    choice = fields.String(required=True, validate=validate.OneOf(["first", "second", "value", "accept", "dismiss"]),
-                           metadata={"description": "Keep the first or second side, enter a value, or (for a "
-                                                    "person not on the register) accept or dismiss"})
-    intention = fields.String(load_default=None, validate=validate.Length(max=32))
-    strength = fields.String(load_default=None, validate=validate.Length(max=32))
-    value = fields.String(load_default=None, validate=validate.Length(max=64))
-    note = fields.String(load_default=None, validate=validate.Length(max=1000))
+    choice = Text(required=True, validate=validate.OneOf(["first", "second", "value", "accept", "dismiss",
+                                                          "reject"]),
+                  metadata={"description": "Keep the first or second side, or enter a value (conflicts); accept or "
+                                           "dismiss (a person not on the register); accept or reject (records "
+                                           "delivered after access ended)"})
+    intention = Text(load_default=None, validate=validate.Length(max=32))
+    strength = Text(load_default=None, validate=validate.Length(max=32))
+    value = Text(load_default=None, validate=validate.Length(max=64))
+    note = Text(load_default=None, validate=validate.Length(max=1000))
+    mutation_ids = fields.List(fields.UUID(), load_default=None, validate=validate.Length(min=1, max=500),
+                               metadata={"description": "For a held delivery: decide only these records "
+                                                        "(default: every record not yet decided)"})

@@ -1,6 +1,21 @@
-"""Business rules the engine applies to single values: when a suppression stops contact, whether a
-survey answer fits its question."""
+"""Business rules the engine applies to single values: what text and numbers the database can hold, when a
+suppression stops contact, whether a survey answer fits its question."""
 from __future__ import annotations
+
+import re
+
+# The largest id of a server entity (PostgreSQL `integer` columns), and of any 64-bit column.
+MAX_ID = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+# A NUL, which PostgreSQL text cannot hold, or a lone surrogate, which is not Unicode at all (JSON's
+# "\ud800" decodes to one; UTF-8 cannot encode it).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = "Must not contain NUL characters or unpaired surrogates."
+
+
+def unstorable(text: str) -> bool:
+    """Whether ``text`` holds a character no database column can store."""
+    return _UNSTORABLE.search(text) is not None
 
 
 def suppression_applies(active: list[tuple[str, str]], channel: str | None) -> bool:

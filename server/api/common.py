@@ -5,12 +5,13 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from server.schemas import ErrorSchema
+from server.transport import ApiBlueprint
 
 
 def blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
     from server.api import API_PREFIX
 
-    return Blueprint(name, __name__, url_prefix=API_PREFIX + url_prefix, description=description)
+    return ApiBlueprint(name, __name__, url_prefix=API_PREFIX + url_prefix, description=description)
 
 
 def per_page(args: dict) -> int:

@@ -32,6 +32,8 @@ def health():
 
 @blp.route("/openapi.json")
 @public
+@blp.doc(responses={"200": {"description": "The OpenAPI 3 document",
+                            "content": {"application/json": {"schema": {"type": "object"}}}}})
 def openapi():
     """The OpenAPI 3 document, generated from the schemas."""
     return current_app.extensions["groundwork_api"].spec.to_dict()

@@ -1,13 +1,14 @@
 """Sync protocol v1 over HTTP (docs/sync-protocol.md). The views only authenticate and hand over."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from server.api.common import blueprint, errors
 from server.auth import Permission, authorize, current_principal, public
-from server.errors import BadRequest, PayloadTooLarge
+from server.errors import BadRequest
 from server.schemas import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema, SyncHelloSchema
 from server.services import sync
+from server.transport import body_limit
 
 blp = blueprint("sync", "/sync", "Sync protocol v1")
 
@@ -25,10 +26,9 @@ def hello():
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
 @blp.response(200, PushResponseSchema)
 @errors(blp, 400, 401, 403, 413, 422)
+@body_limit("SYNC_MAX_PUSH_BYTES", detail="max_push_bytes")
 def push():
     """Deliver mutations from the outbox; one result per mutation, in order."""
-    if (request.content_length or 0) > current_app.config["SYNC_MAX_PUSH_BYTES"]:
-        raise PayloadTooLarge(details={"max_push_bytes": current_app.config["SYNC_MAX_PUSH_BYTES"]})
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("The body must be JSON (Content-Type: application/json).")
