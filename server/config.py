@@ -96,15 +96,17 @@ class Config:
         self.SYNC_RETENTION_DAYS = _int("SYNC_RETENTION_DAYS", 90)
         self.SYNC_CONFLICT_WINDOW_HOURS = _int("SYNC_CONFLICT_WINDOW_HOURS", 48)
         self.SYNC_RECONCILE_INLINE_MAX = _int("SYNC_RECONCILE_INLINE_MAX", 2000)
+        # Canvassers and phone bankers may deliver records about a list this long after it ends.
+        self.SYNC_ASSIGNMENT_GRACE_DAYS = _int("SYNC_ASSIGNMENT_GRACE_DAYS", 7)
+
+        # Register import: a full register that would mark removed more than this share of a constituency's
+        # current electors is refused as the wrong file (another CLP's, or part of one) unless forced.
+        self.REGISTER_MAX_REMOVAL_SHARE = _share("REGISTER_MAX_REMOVAL_SHARE", 0.2)
 
         self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
         # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
         self.MIN_PASSWORD_LENGTH = _int("MIN_PASSWORD_LENGTH", 10)
-
-        # Register import: a full register that would mark removed more than this share of a constituency's
-        # current electors is refused as the wrong file (another CLP's, or part of one) unless forced.
-        self.REGISTER_MAX_REMOVAL_SHARE = _share("REGISTER_MAX_REMOVAL_SHARE", 0.2)
 
         # flask-smorest / OpenAPI.
         self.API_TITLE = "Groundwork"

@@ -1,8 +1,10 @@
 """The sync engine: exactly-once push with a status per mutation, and resumable, acknowledged pull.
 
-Push: each mutation is validated, checked against scope, suppression and access, then claimed by
-inserting its receipt (the claim is the point of exactly-once: a concurrent resend waits and loses)
-and applied in the same transaction. Nothing is acknowledged that is not committed.
+Push: each mutation is validated, checked against the user's lists, access and suppression, then
+claimed by inserting its receipt (the claim is the point of exactly-once: a concurrent resend waits and
+loses) and applied in the same transaction. Nothing is acknowledged that is not committed. Every elector
+row a push may write is locked first, in id order, so pushes about the same street queue rather than
+deadlock; a value the database refuses costs only its own mutation, never the batch.
 
 Pull: the device's holdings (entity -> version it confirmed) are compared with what its user is
 entitled to now. Anything new or changed is sent; anything held but no longer entitled is sent as a
@@ -12,21 +14,31 @@ commits late is simply seen by the next pull: nothing can be skipped.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sync import PROTOCOL_VERSION, SCHEMA_VERSION, SUPPORTED_PROTOCOL_VERSIONS
-from sync.clock import ClockReading, correct
+from sync.clock import SKEW_TOLERANCE, ClockReading
 from sync.cursor import decode_cursor, encode_cursor, new_token
 from sync.errors import BatchTooLarge, InvalidEnvelope, UnsupportedProtocol, WrongDevice
-from sync.fold import ContactEvent, fold, intention_conflict
-from sync.protocol import Errors, Mutation, MutationType, Result, Status, parse_datetime, parse_mutation
-from sync.rules import answer_problem, suppression_applies
+from sync.decide import Decider, Decision
+from sync.fold import fold
+from sync.protocol import (
+    Errors,
+    Mutation,
+    Result,
+    Status,
+    content_hash,
+    parse_datetime,
+    parse_mutation,
+    parse_uuid,
+)
+from sync.rules import MAX_ID
 from sync.store import (
-    ContactRow,
+    DataRefused,
     DeviceContext,
-    ElectorChange,
     Receipt,
     ReviewRequest,
     StorageState,
@@ -36,6 +48,7 @@ from sync.store import (
 ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3}
 DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
+NOT_STORABLE = ["The server could not store this record as it is. Export it and give it to your organiser."]
 
 
 @dataclass(frozen=True)
@@ -50,18 +63,11 @@ class Limits:
     conflict_window: timedelta = timedelta(hours=48)
     # Above this many electors touched by one push, reconciliation is left to the scheduled job.
     reconcile_inline_max: int = 2000
+    # How long after a list ends its volunteers may still deliver records about it (late outboxes).
+    assignment_grace: timedelta = timedelta(days=7)
 
 
-@dataclass
-class _Decision:
-    status: Status
-    details: Any = None
-    contact: ContactRow | None = None
-    changes: tuple[ElectorChange, ...] = ()
-    review: ReviewRequest | None = None
-    elector_id: int | None = None
-    constituency_id: int | None = None
-    reason: str | None = None
+Claim = Callable[[list[Receipt]], set[uuid.UUID]]
 
 
 def chain_link(m: Mutation) -> tuple[int | None, uuid.UUID | None]:
@@ -75,10 +81,15 @@ def chain_link(m: Mutation) -> tuple[int | None, uuid.UUID | None]:
     return m.data.get("elector_id"), uuid.UUID(m.data["supersedes"])
 
 
+def _is_version(value: Any) -> bool:
+    return type(value) is int and value in SUPPORTED_PROTOCOL_VERSIONS
+
+
 class SyncEngine:
     def __init__(self, store: Store, limits: Limits | None = None):
         self.store = store
         self.limits = limits or Limits()
+        self.decider = Decider(store, self.limits)
 
     # ------------------------------------------------------------------------------------------ hello
     def hello(self) -> dict:
@@ -102,7 +113,7 @@ class SyncEngine:
         if not isinstance(body, dict):
             raise InvalidEnvelope("The body must be a JSON object.")
         version = body.get("protocol_version")
-        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+        if not _is_version(version):  # only the integer itself: true and 1.0 are not version 1
             raise UnsupportedProtocol(
                 "This version of the app is too old for the server. Update the app, and your unsent "
                 "records will be sent afterwards.",
@@ -112,23 +123,21 @@ class SyncEngine:
         for name in sorted(set(body) - {"device_id", "storage_id", "protocol_version", "schema_version",
                                         "device_time", "mutations"}):
             errors.add(name, "Unknown field.")
-        try:
-            device_id = uuid.UUID(str(body.get("device_id")))
-        except ValueError:
-            device_id = None
+        device_id = parse_uuid(body.get("device_id"))
+        if device_id is None:
             errors.add("device_id", "The device id from login is required.")
-        try:
-            storage_id = uuid.UUID(str(body.get("storage_id")))
-        except ValueError:
-            storage_id = None
+        storage_id = parse_uuid(body.get("storage_id"))
+        if storage_id is None:
             errors.add("storage_id", "A UUID naming this device's local storage is required.")
-        if not isinstance(body.get("schema_version"), int):
-            errors.add("schema_version", "A whole number is required.")
+        schema_version = body.get("schema_version")
+        if type(schema_version) is not int or not 1 <= schema_version <= MAX_ID:
+            errors.add("schema_version", "A whole number is required (the app's local schema version).")
         device_time = None
         if body.get("device_time") is not None:
             device_time = parse_datetime(body["device_time"])
             if device_time is None:
-                errors.add("device_time", "An ISO 8601 time with a zone, read from the device clock at push time.")
+                errors.add("device_time", "An ISO 8601 time with a zone, between 1900 and 2999, read from the "
+                                          "device clock at push time.")
         mutations = body.get("mutations")
         if not isinstance(mutations, list):
             errors.add("mutations", "A list of mutations is required.")
@@ -154,60 +163,140 @@ class SyncEngine:
                 raw = raw if isinstance(raw, dict) else {}
                 raw_id, raw_seq = raw.get("id"), raw.get("seq")
                 results[index] = Result(str(raw_id) if raw_id is not None else None,
-                                        raw_seq if isinstance(raw_seq, int) else None, Status.REJECTED, errors.fields)
+                                        raw_seq if type(raw_seq) is int else None, Status.REJECTED, errors.fields)
             else:
                 parsed.append((index, mutation))
-
-        with self.store.transaction():
-            now = self.store.now()
-            clock = ClockReading.estimate(now, device_time)
-            storage = self.store.storage(ctx.device_id, storage_id) or StorageState(ctx.device_id, storage_id)
-            fresh, repeats = self._answer_replays(parsed, results)
-            decisions, electors = self._decide(ctx, fresh, clock, now)
-            receipts = [Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash, d.details,
-                                *chain_link(m)) for (_, m), d in zip(fresh, decisions)]
-            claimed = self.store.claim(receipts)
-            lost = [m.id for _, m in fresh if m.id not in claimed]
-            raced = self.store.receipts(lost) if lost else {}
-            touched: set[int] = set()
-            contacts, reviews, effects = [], [], []
-            for (index, mutation), decision in zip(fresh, decisions):
-                if mutation.id not in claimed:  # another push of the same mutation got there first
-                    results[index] = self._replay(mutation, raced[mutation.id])
-                    continue
-                results[index] = Result(str(mutation.id), mutation.seq, decision.status, decision.details)
-                if decision.contact is not None:
-                    contacts.append(decision.contact)
-                effects.append(decision)
-                if decision.review:
-                    reviews.append(decision.review)
-                if decision.elector_id is not None and decision.status in (Status.APPLIED, Status.CONFLICT):
-                    touched.add(decision.elector_id)
-                link_elector, _ = chain_link(mutation)
-                if link_elector in electors:  # even refused, its chain link may join others' chains
-                    touched.add(link_elector)
-            # The same id twice in one batch: answered like a resend of the first copy, from its receipt.
-            own = {r.mutation_id: r for r in receipts}
-            for index, mutation in repeats:
-                results[index] = self._replay(mutation, raced.get(mutation.id) or own[mutation.id])
-            # Elector rows are locked in id order, as reconciliation does, so concurrent pushes cannot deadlock.
-            for decision in sorted(effects, key=lambda d: d.elector_id or 0):
-                self._apply_changes(decision, ctx)
-            if contacts:
-                self.store.insert_contacts(contacts)
-            if reviews:
-                self.store.add_review_items(reviews)
-            self._reconcile_after_push(touched)
-            storage.last_seq = max([storage.last_seq] + [m.seq for _, m in parsed])
-            storage.clock_offset_seconds = clock.offset.total_seconds()
-            storage.last_push_at = now
-            self.store.save_storage(storage)
+        try:
+            with self.store.transaction():
+                now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, parsed, results)
+        except DataRefused:
+            # The database refused a value that validation let through. Apply the batch one mutation at a
+            # time, each in its own transaction, so only the mutation at fault is refused (with no receipt:
+            # a resend is judged afresh, so nothing is refused for ever by a server defect).
+            for item in parsed:
+                try:
+                    with self.store.transaction():
+                        now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, [item],
+                                                                         results)
+                except DataRefused:
+                    index, mutation = item
+                    results[index] = Result(str(mutation.id), mutation.seq, Status.REJECTED,
+                                            {"mutation": NOT_STORABLE})
+            with self.store.transaction():
+                now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, [], results,
+                                                                 seen=parsed)
         return {
             "server_time": now,
             "results": [r.to_dict() for r in results],
-            "last_seq": storage.last_seq,
+            "last_seq": last_seq,
             "clock": {"offset_seconds": round(clock.offset.total_seconds(), 3), "skewed": clock.skewed},
         }
+
+    def _push_in_transaction(self, ctx: DeviceContext, storage_id: uuid.UUID, device_time: datetime | None,
+                             parsed: list[tuple[int, Mutation]], results: list,
+                             seen: list[tuple[int, Mutation]] | None = None):
+        """Answer ``parsed`` into ``results`` and record the storage's progress (``seen``: its seqs)."""
+        now = self.store.now()
+        clock = ClockReading.estimate(now, device_time)
+        storage = self.store.storage(ctx.device_id, storage_id) or StorageState(ctx.device_id, storage_id)
+        fresh, repeats = self._answer_replays(parsed, results)
+        answers, receipts = self._apply(ctx, fresh, clock, now, self.store.claim)
+        for index, result in answers:
+            results[index] = result
+        # The same id twice in one batch: answered like a resend of the first copy, from its receipt.
+        if repeats:
+            stored = self.store.receipts([m.id for _, m in repeats])
+            for index, mutation in repeats:
+                results[index] = self._replay(mutation, stored.get(mutation.id) or receipts[mutation.id])
+        storage.last_seq = max([storage.last_seq] + [m.seq for _, m in (seen if seen is not None else parsed)])
+        storage.clock_offset_seconds = clock.offset.total_seconds()
+        storage.last_push_at = now
+        self.store.save_storage(storage)
+        return now, clock, storage.last_seq
+
+    def _apply(self, ctx: DeviceContext, fresh: list[tuple[int, Mutation]], clock: ClockReading, now: datetime,
+               claim: Claim) -> tuple[list[tuple[int, Result]], dict[uuid.UUID, Receipt]]:
+        """Decide, claim and apply new mutations; return each one's result and the receipts built."""
+        if not fresh:
+            return [], {}
+        mutations = [m for _, m in fresh]
+        # Every elector this batch may write is locked before anything that references it is written, and
+        # before what the decisions depend on is read: in one global order (by id), in a mode that lets
+        # foreign-key checks through, so no deadlock is possible between pushes, or with reconciliation,
+        # whatever order their batches list the electors in. Electors a device may not write about are
+        # not locked: a stranger's push cannot hold up anyone else's.
+        writable = self.decider.writable(ctx, mutations, now)
+        self.store.lock_electors(writable)
+        batch = self.decider.read(ctx, mutations, now, writable)
+        decisions = [self.decider.decide(ctx, m, clock, now, batch) for m in mutations]
+        receipts = {m.id: Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash, d.details,
+                                  *(chain_link(m) if d.status not in (Status.FORBIDDEN, Status.HELD)
+                                    else (None, None)))
+                    for m, d in zip(mutations, decisions)}
+        claimed = claim(sorted(receipts.values(), key=lambda r: r.mutation_id))  # one lock order for all
+        lost = [m.id for m in mutations if m.id not in claimed]
+        raced = self.store.receipts(lost) if lost else {}
+        answers: list[tuple[int, Result]] = []
+        touched: set[int] = set()
+        contacts, reviews, effects = [], [], []
+        held: dict[int, list[dict]] = {}
+        for (index, mutation), decision in zip(fresh, decisions):
+            if mutation.id not in claimed:  # another push of the same mutation got there first
+                answers.append((index, self._replay(mutation, raced[mutation.id])))
+                continue
+            answers.append((index, Result(str(mutation.id), mutation.seq, decision.status, decision.details)))
+            if decision.status == Status.HELD:
+                held.setdefault(decision.constituency_id, []).append(mutation.raw)
+                continue
+            if decision.contact is not None:
+                contacts.append(decision.contact)
+            effects.append(decision)
+            if decision.review:
+                reviews.append(decision.review)
+            if decision.elector_id is not None and decision.status in (Status.APPLIED, Status.CONFLICT):
+                touched.add(decision.elector_id)
+            link_elector, _ = chain_link(mutation)
+            if decision.status != Status.FORBIDDEN and link_elector in batch.electors:
+                touched.add(link_elector)  # even refused, its chain link may join others' chains
+        for decision in sorted(effects, key=lambda d: d.elector_id or 0):
+            self._apply_changes(decision, ctx)
+        if contacts:
+            self.store.insert_contacts(contacts)
+        for constituency_id, raws in sorted(held.items()):
+            reviews.append(ReviewRequest(constituency_id, "held_delivery", None, {
+                "user_id": ctx.user_id, "device_id": str(ctx.device_id), "delivered_at": now.isoformat(),
+                "access_ended_at": ctx.access_ended_at.isoformat(),
+                "clock_offset_seconds": clock.offset.total_seconds(), "mutations": raws, "decisions": {},
+            }))
+        if reviews:
+            self.store.add_review_items(reviews)
+        self._reconcile_after_push(touched)
+        return answers, receipts
+
+    def settle_held(self, ctx: DeviceContext, raws: list[dict], *, delivered_at: datetime,
+                    clock_offset_seconds: float) -> list[Result]:
+        """Apply mutations that a device delivered after its access ended, now a CLP admin has accepted them.
+
+        They are judged as the device's own pushes would have been when they arrived (lists as at the
+        delivery, the clock offset measured then), credited to its user, and their held receipts are
+        replaced by the outcome. Runs inside the caller's transaction."""
+        ctx = replace(ctx, access_ended_at=None, lists_as_of=delivered_at)
+        offset = timedelta(seconds=clock_offset_seconds)
+        clock = ClockReading(offset, abs(offset) > SKEW_TOLERANCE)
+        fresh, answers, refused = [], [], []
+        for index, raw in enumerate(raws):
+            mutation, errors = parse_mutation(raw)
+            if mutation is not None:
+                fresh.append((index, mutation))
+                continue
+            # Valid when delivered, but the rules have changed since: refused now, and its receipt says so.
+            answers.append((index, Result(raw["id"], raw["seq"], Status.REJECTED, errors.fields)))
+            refused.append(Receipt(uuid.UUID(raw["id"]), ctx.device_id, raw["seq"], Status.REJECTED.value,
+                                   content_hash(raw), errors.fields))
+        if refused:
+            self.store.settle(refused)
+        applied, _ = self._apply(ctx, fresh, clock, self.store.now(), self.store.settle)
+        return [result for _, result in sorted(answers + applied, key=lambda a: a[0])]
 
     def _answer_replays(self, parsed: list[tuple[int, Mutation]], results: list):
         """Answer mutations already processed (by id). Return the new ones, and repeats of a new id
@@ -232,157 +321,11 @@ class SyncEngine:
                           {"message": "This id was already used for different content; the first version is kept."})
         if receipt.status in LANDED:
             return Result(str(mutation.id), mutation.seq, Status.DUPLICATE)
-        # A mutation refused before is refused again, for the same reason.
+        # A mutation refused (or held) before is answered the same again, for the same reason.
         return Result(str(mutation.id), mutation.seq, Status(receipt.status), receipt.details)
 
     # ------------------------------------------------------------------------------------ decisions
-    def _decide(self, ctx: DeviceContext, fresh: list[tuple[int, Mutation]], clock: ClockReading,
-                now: datetime) -> tuple[list[_Decision], dict]:
-        mutations = [m for _, m in fresh]
-        elector_ids = {m.data["elector_id"] for m in mutations if "elector_id" in m.data}
-        campaigns = self.store.campaigns({m.data["campaign_id"] for m in mutations if "campaign_id" in m.data})
-        electors = self.store.electors(elector_ids)
-        suppressions = self.store.suppressions(elector_ids)
-        targets = self.store.contact_electors({uuid.UUID(m.data["supersedes"]) for m in mutations
-                                               if "supersedes" in m.data})
-        properties = self.store.property_constituencies({m.data["property_id"] for m in mutations
-                                                         if m.type == MutationType.ELECTOR_NEW})
-        spoken = {m.data["elector_id"] for m in mutations if m.data.get("intention") is not None}
-        # Earlier contacts of electors given an intention in this batch; each decision adds its own.
-        history = {eid: contacts for eid, (contacts, _) in self.store.events(spoken).items()} if spoken else {}
-        links = self.store.chain_links(spoken) if spoken else {}
-        return [self._decide_one(ctx, m, clock, now, campaigns, electors, suppressions, targets, properties,
-                                 (history, links)) for m in mutations], electors
-
-    def _decide_one(self, ctx, m: Mutation, clock, now, campaigns, electors, suppressions, targets,
-                    properties, history) -> _Decision:
-        """What to do with one mutation. ``targets``: stored contacts it may supersede, by id, with their
-        elector; ``history``: (earlier contacts, chain links) of electors given an intention in this batch."""
-        if m.type == MutationType.ELECTOR_NEW:
-            constituency_id = properties.get(m.data["property_id"])
-            if constituency_id is None:
-                return _Decision(Status.REJECTED, {"data.property_id": ["No such property."]})
-            if not ctx.covers(constituency_id):
-                return _Decision(Status.FORBIDDEN, {"reason": "out_of_scope"})
-            when = correct(m.occurred_at, clock, server_now=now)
-            if ctx.access_until is not None and when.at > ctx.access_until:
-                return _Decision(Status.FORBIDDEN, {"reason": "access_withdrawn"})
-            data = {k: m.data.get(k) for k in ("property_id", "surname", "forenames", "phone", "notes")}
-            data.update(found_at=when.at.isoformat(), user_id=ctx.user_id, mutation_id=str(m.id))
-            return _Decision(Status.APPLIED, review=ReviewRequest(constituency_id, "new_elector", None, data))
-
-        elector = electors.get(m.data["elector_id"])
-        if elector is None:
-            return _Decision(Status.REJECTED, {"data.elector_id": ["No such elector."]})
-        if not ctx.covers(elector.constituency_id):
-            return _Decision(Status.FORBIDDEN, {"reason": "out_of_scope"})
-        campaign = campaigns.get(m.data.get("campaign_id")) if "campaign_id" in m.data else None
-        when = correct(m.occurred_at, clock, server_now=now, not_before=campaign.starts_at if campaign else None)
-        if ctx.access_until is not None and when.at > ctx.access_until:
-            return _Decision(Status.FORBIDDEN, {"reason": "access_withdrawn",
-                                                "access_ended_at": ctx.access_until.isoformat()})
-        channel = m.data.get("channel")
-        if suppression_applies(suppressions.get(elector.id, []), {"door": "door", "phone": "phone"}.get(channel)):
-            # Suppression wins: nothing personal about this contact is stored.
-            return _Decision(Status.SUPPRESSED)
-        if m.type == MutationType.ELECTOR_UPDATE:
-            return self._decide_update(ctx, m, elector, when.at, now)
-        if campaign is None or (campaign.constituency_id is not None and not ctx.covers(campaign.constituency_id)):
-            return _Decision(Status.REJECTED, {"data.campaign_id": ["No such campaign for your CLP."]})
-        if "supersedes" in m.data:
-            target = targets.get(uuid.UUID(m.data["supersedes"]))
-            if target is not None and target != elector.id:
-                return _Decision(Status.REJECTED, {"data.supersedes": ["That contact is about another elector."]})
-        meaning, problems = self._check_codes(m, campaign)
-        if problems:
-            return _Decision(Status.REJECTED, problems)
-        kind = {MutationType.CONTACT: "record", MutationType.CONTACT_CORRECTION: "correction",
-                MutationType.CONTACT_RETRACTION: "retraction"}[m.type]
-        row = ContactRow(
-            id=m.id, kind=kind, campaign_id=campaign.id, constituency_id=elector.constituency_id,
-            elector_id=elector.id, channel=channel, outcome=m.data.get("outcome"),
-            intention=m.data.get("intention"), strength=m.data.get("strength"),
-            survey_answers=m.data.get("survey_answers") or {}, notes=m.data.get("notes") or m.data.get("reason"),
-            supersedes_id=uuid.UUID(m.data["supersedes"]) if "supersedes" in m.data else None,
-            occurred_at=when.at, device_occurred_at=m.occurred_at, clock_flags=when.flags, received_at=now,
-            user_id=ctx.user_id, device_id=ctx.device_id, content_hash=m.content_hash, meaning=meaning,
-        )
-        details = {"clock_flags": list(when.flags)} if when.flags else None
-        decision = _Decision(Status.APPLIED, details, contact=row, elector_id=elector.id)
-        if kind != "retraction":
-            contacts, links = history
-            self._check_intention_conflict(decision, row, contacts.setdefault(row.elector_id, []),
-                                           links.get(row.elector_id, {}))
-        return decision
-
-    @staticmethod
-    def _check_codes(m: Mutation, campaign) -> tuple[str | None, dict]:
-        problems: dict[str, list[str]] = {}
-        meaning = None
-        if m.type != MutationType.CONTACT_RETRACTION:
-            outcome = campaign.outcomes.get(m.data["outcome"])
-            if outcome is None:
-                problems["data.outcome"] = [f"Not an outcome of this campaign: {', '.join(sorted(campaign.outcomes))}."]
-            else:
-                meaning, channels = outcome
-                if channels and m.data["channel"] not in channels:
-                    problems["data.outcome"] = [f"This outcome is for {', '.join(channels)} contacts."]
-            intention, strength = m.data.get("intention"), m.data.get("strength")
-            if intention is not None and intention not in campaign.intentions:
-                problems["data.intention"] = ["Not a voting intention code of this campaign."]
-            if intention is not None and meaning is not None and meaning != "spoke":
-                problems["data.intention"] = ["A voting intention is recorded only when you spoke to the elector."]
-            if strength is not None and strength not in campaign.strengths:
-                problems["data.strength"] = ["Not a strength code of this campaign."]
-            answers = m.data.get("survey_answers") or {}
-            unknown = sorted(set(answers) - set(campaign.questions))
-            if unknown:
-                problems["data.survey_answers"] = [f"Not questions of this campaign: {', '.join(unknown)}."]
-            wrong = [f"{key}: {message}" for key, value in sorted(answers.items()) if key in campaign.questions
-                     and (message := answer_problem(campaign.questions[key], value))]
-            if wrong:
-                problems.setdefault("data.survey_answers", []).extend(wrong)
-        return meaning, problems
-
-    def _check_intention_conflict(self, decision: _Decision, row: ContactRow, contacts: list, links: dict) -> None:
-        """Compare with earlier contacts of the elector (``contacts`` gains this one for the rest of the batch)."""
-        new = ContactEvent(row.id, row.kind, row.occurred_at, row.channel, row.meaning, row.intention,
-                           row.strength, row.supersedes_id, row.user_id)
-        other = intention_conflict(new, contacts, self.limits.conflict_window, links)
-        contacts.append(new)
-        if other is None:
-            return
-        decision.status = Status.CONFLICT
-        decision.details = {**(decision.details or {}), "conflicts_with": str(other.id)}
-        decision.review = ReviewRequest(row.constituency_id, "intention_conflict", row.elector_id, {
-            "records": [str(other.id), str(row.id)],
-            "intentions": [other.intention, row.intention],
-        })
-
-    def _decide_update(self, ctx, m: Mutation, elector, at: datetime, now: datetime) -> _Decision:
-        changes = m.data["changes"]
-        field_name = next((name for name in changes if name == "phone"), None)
-        decision = _Decision(Status.APPLIED, elector_id=elector.id, constituency_id=elector.constituency_id,
-                             reason=m.data.get("reason"))
-        decision.changes = tuple(
-            ElectorChange(m.id, elector.id, name, changes[name], m.base_version, at, now, ctx.user_id, ctx.device_id)
-            for name in sorted(changes)
-        )
-        if field_name and m.base_version is not None and m.base_version < elector.version:
-            rivals = [(value, version, user) for value, version, user
-                      in self.store.field_changes_since(elector.id, field_name, m.base_version)
-                      if value != changes[field_name]]
-            if rivals:
-                decision.status = Status.CONFLICT
-                decision.details = {"field": field_name, "base_version": m.base_version,
-                                    "current_version": elector.version}
-                decision.review = ReviewRequest(elector.constituency_id, "field_conflict", elector.id, {
-                    "field": field_name, "values": [rivals[-1][0], changes[field_name]],
-                    "base_version": m.base_version, "mutation_id": str(m.id),
-                })
-        return decision
-
-    def _apply_changes(self, decision: _Decision, ctx: DeviceContext) -> None:
+    def _apply_changes(self, decision: Decision, ctx: DeviceContext) -> None:
         """Effects beyond the contact record itself. An objection, however recorded, becomes a suppression."""
         for change in decision.changes:
             self.store.apply_change(change)
@@ -418,8 +361,8 @@ class SyncEngine:
         limit = min(limit or self.limits.page_size, self.limits.max_page_size)
         now = self.store.now()
         base = {"server_time": now, "changes": [], "has_more": False, "wipe": False, "reset_required": False}
-        if ctx.access_until is not None:
-            # A revoked device must delete every piece of personal data it holds.
+        if ctx.access_ended_at is not None:
+            # A device whose access ended must delete every piece of personal data it holds.
             return {**base, "wipe": True, "cursor": None}
         with self.store.transaction():
             storage = self.store.storage(ctx.device_id, storage_id)
@@ -492,3 +435,4 @@ class SyncEngine:
             staged.append((entity, entity_id, version))
         self.store.stage(ctx.device_id, storage_id, staged)
         return changes, has_more
+

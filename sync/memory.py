@@ -124,6 +124,30 @@ class MemoryStore(Store):
                 claimed.add(receipt.mutation_id)
         return claimed
 
+    def settle(self, receipts):
+        settled = set()
+        for receipt in receipts:
+            if self.world.receipts.get(receipt.mutation_id, receipt).status == "held":
+                self.world.receipts[receipt.mutation_id] = receipt
+                settled.add(receipt.mutation_id)
+        return settled
+
+    def _lists(self, user_id, at, grace):
+        return [a for a in self.world.assignments.values() if user_id in a.user_ids and a.starts_at <= at < a.ends_at + grace]
+
+    def writable_electors(self, user_id, elector_ids, at, grace):
+        found = set()
+        for a in self._lists(user_id, at, grace):
+            found |= set(a.elector_ids) | {e["id"] for e in self.world.electors.values()
+                                           if e["property_id"] in a.property_ids}
+        return found & set(elector_ids)
+
+    def writable_properties(self, user_id, property_ids, at, grace):
+        found = set()
+        for a in self._lists(user_id, at, grace):
+            found |= set(a.property_ids) | {self.world.electors[e]["property_id"] for e in a.elector_ids}
+        return found & set(property_ids)
+
     def campaigns(self, ids):
         return {i: self.world.campaigns[i][0] for i in ids if i in self.world.campaigns}
 

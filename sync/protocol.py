@@ -10,8 +10,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+from sync.rules import MAX_BIGINT, MAX_ID, UNSTORABLE_TEXT, unstorable
 
 
 class Status(str, enum.Enum):
@@ -22,6 +24,7 @@ class Status(str, enum.Enum):
     REJECTED = "rejected"
     FORBIDDEN = "forbidden"
     SUPPRESSED = "suppressed"
+    HELD = "held"  # delivered after the device's access ended: kept for a CLP admin to accept or reject
 
 
 class MutationType(str, enum.Enum):
@@ -39,6 +42,10 @@ UPDATABLE_FIELDS = ("phone",)
 ELECTOR_FLAGS = ("moved", "do_not_contact")
 MAX_NOTES = 2000
 MAX_ANSWERS = 50
+# Times a phone can plausibly claim (a dead clock shows 1970 or 1980): anything outside is refused, and
+# every time inside stays representable after the server corrects it for the device's clock.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Mutation:
     data: dict
     base_version: int | None
     content_hash: str
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # as sent, for a held delivery
 
 
 @dataclass
@@ -86,17 +94,21 @@ def content_hash(raw: dict) -> str:
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp with a zone; naive times are refused, since a phone's zone is unknown."""
+    """An ISO 8601 timestamp with a zone, from 1900 to 2999 UTC; naive times are refused, since a phone's
+    zone is unknown."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None or not EARLIEST <= parsed.astimezone(timezone.utc) < LATEST:
+            return None
+    except (ValueError, OverflowError):  # 0001-01-01T00:00+01:00 is a valid string but no UTC time
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    """A UUID given as a string, or None."""
     if not isinstance(value, str):
         return None
     try:
@@ -105,8 +117,32 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _whole(value: Any, maximum: int = MAX_ID) -> bool:
+    """A JSON whole number from 1 to ``maximum`` (true and 1.0 are not whole numbers here)."""
+    return type(value) is int and 1 <= value <= maximum
+
+
+def _unstorable_fields(raw: dict) -> list[str]:
+    """The fields of a mutation holding text no database can store, at any depth (keys included): named
+    down to ``data.<field>`` and ``data.changes.<field>``, and as ``mutation`` for a bad top-level key."""
+    found: set[str] = set()
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if unstorable(value):
+                found.add(path)
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if unstorable(key):
+                    found.add(path or "mutation")
+                elif not path or path in ("data", "data.changes"):
+                    stack.append((f"{path}.{key}" if path else key, child))
+                else:
+                    stack.append((path, child))
+        elif isinstance(value, list):
+            stack.extend((path, child) for child in value)
+    return sorted(found)
 
 
 def _optional_text(errors: Errors, data: dict, name: str, max_len: int) -> None:
@@ -119,14 +155,14 @@ def _check_contact(errors: Errors, data: dict, *, correction: bool) -> None:
     allowed = {"campaign_id", "elector_id", "channel", "outcome", "intention", "strength", "survey_answers", "notes"}
     if correction:
         allowed.add("supersedes")
-        if _uuid(data.get("supersedes")) is None:
+        if parse_uuid(data.get("supersedes")) is None:
             errors.add("data.supersedes", "The id of the contact being corrected is required.")
     for name in sorted(set(data) - allowed):
         errors.add(f"data.{name}", "Unknown field.")
-    if not _int(data.get("campaign_id")):
-        errors.add("data.campaign_id", "A campaign id is required.")
-    if not _int(data.get("elector_id")):
-        errors.add("data.elector_id", "An elector id is required.")
+    if not _whole(data.get("campaign_id")):
+        errors.add("data.campaign_id", f"A campaign id is required (a whole number from 1 to {MAX_ID}).")
+    if not _whole(data.get("elector_id")):
+        errors.add("data.elector_id", f"An elector id is required (a whole number from 1 to {MAX_ID}).")
     if data.get("channel") not in CHANNELS:
         errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
     if not isinstance(data.get("outcome"), str) or not data.get("outcome"):
@@ -145,12 +181,12 @@ def _check_retraction(errors: Errors, data: dict) -> None:
     # A retraction names its elector and campaign itself: it may arrive before the record it withdraws.
     for name in sorted(set(data) - {"supersedes", "campaign_id", "elector_id", "channel", "reason"}):
         errors.add(f"data.{name}", "Unknown field.")
-    if _uuid(data.get("supersedes")) is None:
+    if parse_uuid(data.get("supersedes")) is None:
         errors.add("data.supersedes", "The id of the contact being retracted is required.")
-    if not _int(data.get("campaign_id")):
-        errors.add("data.campaign_id", "The campaign of the contact being retracted is required.")
-    if not _int(data.get("elector_id")):
-        errors.add("data.elector_id", "The elector of the contact being retracted is required.")
+    if not _whole(data.get("campaign_id")):
+        errors.add("data.campaign_id", f"The campaign of the contact being retracted is required (a whole number from 1 to {MAX_ID}).")
+    if not _whole(data.get("elector_id")):
+        errors.add("data.elector_id", f"The elector of the contact being retracted is required (a whole number from 1 to {MAX_ID}).")
     if data.get("channel") not in CHANNELS:
         errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
     _optional_text(errors, data, "reason", 400)
@@ -159,8 +195,8 @@ def _check_retraction(errors: Errors, data: dict) -> None:
 def _check_elector_update(errors: Errors, data: dict, base_version: Any) -> None:
     for name in sorted(set(data) - {"elector_id", "changes", "reason"}):
         errors.add(f"data.{name}", "Unknown field.")
-    if not _int(data.get("elector_id")):
-        errors.add("data.elector_id", "An elector id is required.")
+    if not _whole(data.get("elector_id")):
+        errors.add("data.elector_id", f"An elector id is required (a whole number from 1 to {MAX_ID}).")
     changes = data.get("changes")
     if not isinstance(changes, dict) or not changes:
         errors.add("data.changes", "At least one change is required.")
@@ -174,7 +210,7 @@ def _check_elector_update(errors: Errors, data: dict, base_version: Any) -> None
                 errors.add(f"data.changes.{name}", "Can only be set to true.")
         else:
             errors.add(f"data.changes.{name}", "This field cannot be changed from a device.")
-    if any(name in UPDATABLE_FIELDS for name in changes) and not _int(base_version):
+    if any(name in UPDATABLE_FIELDS for name in changes) and not _whole(base_version):
         errors.add("base_version", "Changing a field needs the elector version the device last saw.")
     _optional_text(errors, data, "reason", 400)
 
@@ -182,8 +218,8 @@ def _check_elector_update(errors: Errors, data: dict, base_version: Any) -> None
 def _check_elector_new(errors: Errors, data: dict) -> None:
     for name in sorted(set(data) - {"property_id", "surname", "forenames", "phone", "notes"}):
         errors.add(f"data.{name}", "Unknown field.")
-    if not _int(data.get("property_id")):
-        errors.add("data.property_id", "The property where they were found is required.")
+    if not _whole(data.get("property_id")):
+        errors.add("data.property_id", f"The property where they were found is required (a whole number from 1 to {MAX_ID}).")
     for name in ("surname", "forenames"):
         value = data.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > 120:
@@ -198,14 +234,18 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
     if not isinstance(raw, dict):
         errors.add("mutation", "Must be an object.")
         return None, errors
+    for name in _unstorable_fields(raw):
+        errors.add(name, UNSTORABLE_TEXT)
+    if errors:  # nothing of it can be stored, not even a receipt naming its fields
+        return None, errors
     for name in sorted(set(raw) - {"id", "seq", "type", "occurred_at", "base_version", "data"}):
         errors.add(name, "Unknown field.")
-    mutation_id = _uuid(raw.get("id"))
+    mutation_id = parse_uuid(raw.get("id"))
     if mutation_id is None:
         errors.add("id", "A UUID made by the device is required.")
     seq = raw.get("seq")
-    if not _int(seq) or seq < 1:
-        errors.add("seq", "A positive whole number, increasing per device, is required.")
+    if not _whole(seq, MAX_BIGINT):
+        errors.add("seq", f"A whole number from 1 to {MAX_BIGINT}, increasing per device storage, is required.")
     try:
         kind = MutationType(raw.get("type"))
     except ValueError:
@@ -213,10 +253,11 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
         errors.add("type", f"Must be one of {', '.join(t.value for t in MutationType)}.")
     occurred_at = parse_datetime(raw.get("occurred_at"))
     if occurred_at is None:
-        errors.add("occurred_at", "An ISO 8601 time with a zone is required, e.g. 2026-11-21T10:15:00Z.")
+        errors.add("occurred_at", "An ISO 8601 time with a zone, between 1900 and 2999, is required, "
+                                  "e.g. 2026-11-21T10:15:00Z.")
     base_version = raw.get("base_version")
-    if base_version is not None and (not _int(base_version) or base_version < 1):
-        errors.add("base_version", "Must be a positive whole number or null.")
+    if base_version is not None and not _whole(base_version):
+        errors.add("base_version", f"Must be a whole number from 1 to {MAX_ID}, or null.")
     data = raw.get("data")
     if not isinstance(data, dict):
         errors.add("data", "Must be an object.")
@@ -230,4 +271,4 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
         _check_elector_new(errors, data)
     if errors:
         return None, errors
-    return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw)), errors
+    return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw), raw), errors

@@ -10,20 +10,32 @@ import uuid
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync.fold import ContactEvent, ElectorState, FlagEvent
 
 
+class DataRefused(Exception):
+    """The database refused a value the validation let through (out of range, not storable).
+
+    The engine then applies the batch one mutation at a time, so only the mutation at fault is refused."""
+
+
 @dataclass(frozen=True)
 class DeviceContext:
-    """Who is syncing: the device, its user's scope, and until when their access was valid."""
+    """Who is syncing: the device, its user's scope, and whether their access has ended."""
 
     device_id: uuid.UUID
     user_id: int
     constituency_ids: frozenset[int] | None  # None: every constituency
-    access_until: datetime | None = None  # set once the device is revoked or the user deactivated
+    # Set once an admin withdrew the device's access or deactivated its user: what it delivers is held
+    # for a CLP admin's review, never applied directly, and its pulls answer "wipe".
+    access_ended_at: datetime | None = None
+    # Canvassers and phone bankers write only about the electors and properties on their lists.
+    lists_only: bool = False
+    # When list membership is judged (None: at the push). Held records are judged as at their delivery.
+    lists_as_of: datetime | None = None
 
     def covers(self, constituency_id: int) -> bool:
         return self.constituency_ids is None or constituency_id in self.constituency_ids
@@ -164,6 +176,21 @@ class Store(ABC):
         waits for the other transaction and then loses, so each mutation takes effect once."""
 
     @abstractmethod
+    def settle(self, receipts: list[Receipt]) -> set[uuid.UUID]:
+        """Replace receipts still ``held`` by these (an admin accepted them); return those replaced."""
+
+    @abstractmethod
+    def writable_electors(self, user_id: int, elector_ids: set[int], at: datetime,
+                          grace: timedelta) -> set[int]:
+        """Those of ``elector_ids`` on the user's lists at ``at``: listed, or living at a listed property,
+        on an assignment that has started and ended less than ``grace`` ago."""
+
+    @abstractmethod
+    def writable_properties(self, user_id: int, property_ids: set[int], at: datetime,
+                            grace: timedelta) -> set[int]:
+        """Those of ``property_ids`` on the user's lists at ``at`` (listed, or home to a listed elector)."""
+
+    @abstractmethod
     def campaigns(self, ids: set[int]) -> dict[int, CampaignInfo]: ...
 
     @abstractmethod
@@ -201,7 +228,8 @@ class Store(ABC):
     # -- reconciliation ---------------------------------------------------------------------------
     @abstractmethod
     def lock_electors(self, elector_ids: set[int]) -> None:
-        """Hold these electors until the transaction ends, in id order (no deadlocks)."""
+        """Hold these electors until the transaction ends, taken in id order and in a mode that does not
+        conflict with the foreign-key checks of rows that reference them (no deadlocks)."""
 
     @abstractmethod
     def events(self, elector_ids: set[int]) -> dict[int, tuple[list[ContactEvent], list[FlagEvent]]]: ...

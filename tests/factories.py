@@ -86,6 +86,31 @@ def make_clp(region: Region, code: str, name: str, prefix: str) -> Clp:
     return clp
 
 
+def add_street(clp: Clp, count: int, street: str = "Long Street") -> list[Elector]:
+    """``count`` more houses in the CLP's district, one elector each (numbered after those already there)."""
+    constituency, district = clp.constituency, clp.district
+    added = []
+    for house in range(1, count + 1):
+        prop = Property(
+            constituency_id=constituency.id, polling_district_id=district.id,
+            address_lines=[f"{house} {street}", constituency.name], postcode="EF1 2BB", street=street,
+            house_number=house, sort_key=f"{street.lower()}|{house:05d}",
+            address_key=f"{constituency.code}|{house} {street.lower()}|ef12bb",
+        )
+        db.session.add(prop)
+        db.session.flush()
+        clp.properties.append(prop)
+        elector = Elector(constituency_id=constituency.id, polling_district_id=district.id, property_id=prop.id,
+                          prefix=district.code, number=100 + len(clp.electors), surname=f"Street{house}",
+                          forenames="Sam")
+        db.session.add(elector)
+        db.session.flush()
+        clp.electors.append(elector)
+        added.append(elector)
+    db.session.commit()
+    return added
+
+
 def make_campaign(name: str, constituency: Constituency | None = None) -> Campaign:
     campaign = Campaign(
         name=name, kind=CampaignKind.GENERAL_ELECTION if constituency is None else CampaignKind.LOCAL_DRIVE,

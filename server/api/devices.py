@@ -5,7 +5,8 @@ import uuid
 
 from server.api.common import blueprint, errors
 from server.auth import Permission, authorize, current_principal
-from server.schemas import DeviceListArgsSchema, DeviceSchema
+from server.models import Revocation
+from server.schemas import DeviceListArgsSchema, DeviceSchema, RevokeSchema
 from server.services import accounts
 
 blp = blueprint("devices", "/devices", "Devices and remote sign-out")
@@ -22,8 +23,11 @@ def list_devices(args):
 
 @blp.route("/<uuid:device_id>/revoke", methods=["POST"])
 @authorize(Permission.SELF)
+@blp.arguments(RevokeSchema, required=False)
 @blp.response(200, DeviceSchema)
 @errors(blp, 404)
-def revoke(device_id: uuid.UUID):
-    """Sign a device out; it wipes its local data at its next contact."""
-    return accounts.revoke_device(current_principal(), device_id)
+def revoke(args, device_id: uuid.UUID):
+    """End a device's access: withdrawn (what it still holds is delivered and held for review) or lost
+    (nothing from it is accepted). Either way it wipes its local data at its next contact."""
+    reason = Revocation(args["reason"]) if args.get("reason") else None
+    return accounts.revoke_device(current_principal(), device_id, reason)

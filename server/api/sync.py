@@ -22,7 +22,7 @@ def hello():
 
 
 @blp.route("/push", methods=["POST"])
-@authorize(Permission.SYNC, allow_revoked=True)
+@authorize(Permission.SYNC, delivery=True)
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": PushRequestSchema}}})
 @blp.response(200, PushResponseSchema)
 @errors(blp, 400, 401, 403, 413, 422)
@@ -36,7 +36,7 @@ def push():
 
 
 @blp.route("/pull")
-@authorize(Permission.SYNC, allow_revoked=True)
+@authorize(Permission.SYNC, delivery=True)
 @blp.arguments(PullArgsSchema, location="query")
 @blp.response(200, PullResponseSchema)
 @errors(blp, 401, 422)

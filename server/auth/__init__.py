@@ -24,16 +24,17 @@ def _document(wrapper, security: list, note: str) -> None:
     wrapper._apidoc = doc
 
 
-def authorize(permission: Permission, *, allow_revoked: bool = False):
+def authorize(permission: Permission, *, delivery: bool = False):
     """Require a device token whose user's role grants ``permission``; sets ``g.principal`` and ``g.device``.
 
-    Only sync passes ``allow_revoked``: a revoked device may still deliver its earlier records.
+    Only sync passes ``delivery``: a device whose access was withdrawn may still hand over its outbox
+    (held for review) and be told to wipe (see ``device_for_request``).
     """
 
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            device = device_for_request(allow_revoked=allow_revoked)
+            device = device_for_request(delivery=delivery)
             principal = principal_for(db.session, device.user, device.id)
             if not principal.can(permission):
                 raise Forbidden(

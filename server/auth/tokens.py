@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.errors import AccountDisabled, DeviceRevoked, NotAuthenticated, TokenExpired
 from server.extensions import db
-from server.models import Device
+from server.models import Device, Revocation
 from server.orm import utcnow
 
 TOKEN_PREFIX = "gw1_"
@@ -36,23 +36,26 @@ def bearer_token() -> str:
     return token.strip()
 
 
-def device_for_request(*, allow_revoked: bool = False) -> Device:
+def device_for_request(*, delivery: bool = False) -> Device:
     """The live device behind this request's token, or the precise reason there is none.
 
-    ``allow_revoked`` admits a revoked device or a deactivated user (sync only), so the device can
-    hand over what it recorded while its access was valid and be told to wipe.
+    ``delivery`` (sync only) admits a device whose access an admin ended, or whose user was deactivated:
+    the work of a volunteer cut off without warning must never be lost, so it may still deliver its
+    outbox (held for review, whatever the age of its token) and be told to wipe. A device reported lost
+    is admitted too, only to be told to wipe. A device that was logged out is admitted nowhere.
     """
     token = bearer_token()
     device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
     if device is None:
         raise NotAuthenticated("This token is not recognised. Log in again.")
-    if device.revoked_at is not None and not allow_revoked:
+    ended = device.revoked_at is not None or not device.user.active
+    if ended and (not delivery or device.revoked_reason == Revocation.LOGOUT.value):
+        if device.revoked_at is None:
+            raise AccountDisabled()
         raise DeviceRevoked(details={"revoked_at": device.revoked_at.isoformat(), "reason": device.revoked_reason})
     now = utcnow()
-    if device.token_expires_at <= now:
+    if not ended and device.token_expires_at <= now:
         raise TokenExpired(details={"expired_at": device.token_expires_at.isoformat()})
-    if not device.user.active and not allow_revoked:
-        raise AccountDisabled()
     if device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION:
         device.last_seen_at = now
         db.session.commit()

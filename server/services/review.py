@@ -6,25 +6,29 @@ an edit of a volunteer's record), the elector's state is folded again, and every
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from server.auth.policy import Principal, scope_clause
+from server.auth.policy import ASSIGNMENT_SCOPED_ROLES, Principal, principal_for, scope_clause
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.extensions import db
-from server.models import Channel, ContactRecord, RecordKind, RecordSource, ReviewItem
+from server.models import Channel, ContactRecord, Device, RecordKind, RecordSource, ReviewItem
 from server.orm import utcnow
 from server.services import audit
 from server.services.paging import Page, paginate
 from server.services.sync import engine
-from sync.store import ElectorChange
+from sync.protocol import content_hash
+from sync.store import DeviceContext, ElectorChange, Receipt
 
 CHOICES = {
     "intention_conflict": {"first", "second", "value"},
     "field_conflict": {"first", "second", "value"},
     "new_elector": {"accept", "dismiss"},
+    "held_delivery": {"accept", "reject"},
 }
+# What stays of a held record once it is decided: enough to audit the decision, nothing more personal.
+KEPT_WHEN_DECIDED = ("elector_id", "property_id", "campaign_id", "channel")
 
 
 def list_items(principal: Principal, *, status: str, kind: str | None, page: int, per_page: int) -> Page:
@@ -37,8 +41,10 @@ def list_items(principal: Principal, *, status: str, kind: str | None, page: int
 
 
 def resolve(principal: Principal, item_id: int, *, choice: str, intention: str | None = None,
-            strength: str | None = None, value: str | None = None, note: str | None = None) -> ReviewItem:
-    """Decide one review item; the decision takes effect as a new event and is audited."""
+            strength: str | None = None, value: str | None = None, note: str | None = None,
+            mutation_ids: list[uuid.UUID] | None = None) -> ReviewItem:
+    """Decide one review item (for a held delivery, all its records or the ``mutation_ids`` given); the
+    decision takes effect as a new event and is audited."""
     item = db.session.scalar(select(ReviewItem).where(ReviewItem.id == item_id, scope_clause(principal, ReviewItem))
                              .with_for_update())
     if item is None:
@@ -47,12 +53,21 @@ def resolve(principal: Principal, item_id: int, *, choice: str, intention: str |
         raise Conflict("This item has already been decided.", {"resolved_at": item.resolved_at.isoformat()})
     if choice not in CHOICES[item.kind]:
         raise ValidationFailed(details={"choice": [f"For {item.kind} choose one of {sorted(CHOICES[item.kind])}."]})
+    if mutation_ids and item.kind != "held_delivery":
+        raise ValidationFailed(details={"mutation_ids": ["Only a held delivery is decided record by record."]})
     outcome: dict = {"choice": choice, "note": note}
+    finished = True
     if item.kind == "intention_conflict":
         outcome.update(_settle_intention(principal, item, choice, intention, strength))
     elif item.kind == "field_conflict":
         outcome.update(_settle_field(principal, item, choice, value))
-    item.status, item.resolved_at, item.resolved_by_id, item.resolution = "resolved", utcnow(), principal.user_id, outcome
+    elif item.kind == "held_delivery":
+        outcome.update(_settle_held(item, choice, mutation_ids))
+        finished = outcome["undecided"] == 0
+    if finished:
+        item.status, item.resolved_at, item.resolved_by_id = "resolved", utcnow(), principal.user_id
+        item.resolution = outcome if item.kind != "held_delivery" else {
+            "choice": "decided", "note": note, "decisions": item.data["decisions"]}
     audit.record_for(principal, "review.resolve", target_type="review_item", target_id=item.id,
                      constituency_id=item.constituency_id, details={"kind": item.kind, **outcome})
     if item.elector_id is not None:
@@ -103,3 +118,41 @@ def _settle_field(principal, item, choice, value) -> dict:
     store.apply_change(ElectorChange(uuid.uuid4(), item.elector_id, item.data["field"], chosen, current.version,
                                      now, now, principal.user_id, principal.device_id))
     return {"field": item.data["field"], "value": chosen}
+
+
+def _settle_held(item: ReviewItem, choice: str, mutation_ids: list[uuid.UUID] | None) -> dict:
+    """Accept or reject records a device delivered after its access ended, all of them or some."""
+    data = dict(item.data)
+    decisions = dict(data.get("decisions") or {})
+    raws = data["mutations"]
+    known = {raw["id"] for raw in raws}
+    wanted = {str(i) for i in mutation_ids} if mutation_ids else known - set(decisions)
+    problems = [f"{i} is not in this delivery." for i in sorted(wanted - known)]
+    problems += [f"{i} was already decided ({decisions[i]})." for i in sorted(wanted & set(decisions))]
+    if problems:
+        raise ValidationFailed(details={"mutation_ids": problems})
+    targets = [raw for raw in raws if raw["id"] in wanted]
+    device = db.session.get(Device, uuid.UUID(data["device_id"]))
+    if choice == "accept":
+        user = device.user
+        ctx = DeviceContext(device.id, user.id, principal_for(db.session, user).constituency_ids,
+                            lists_only=user.role in ASSIGNMENT_SCOPED_ROLES)
+        results = engine().settle_held(ctx, targets, delivered_at=datetime.fromisoformat(data["delivered_at"]),
+                                       clock_offset_seconds=data["clock_offset_seconds"])
+        decided = {raw["id"]: result.status.value for raw, result in zip(targets, results)}
+    else:
+        engine().store.settle([
+            Receipt(uuid.UUID(raw["id"]), device.id, raw["seq"], "forbidden", content_hash(raw),
+                    {"reason": "access_ended", "review": "rejected"}) for raw in targets])
+        decided = {raw["id"]: "rejected" for raw in targets}
+    decisions.update(decided)
+    data["decisions"] = decisions
+    data["mutations"] = [_decided_form(raw) if raw["id"] in decisions else raw for raw in raws]
+    item.data = data  # a new dict, so the change is saved
+    return {"decided": decided, "undecided": len(known) - len(decisions)}
+
+
+def _decided_form(raw: dict) -> dict:
+    """A decided record as the review item keeps it: what it was about, not what was said."""
+    kept = {k: v for k, v in (raw.get("data") or {}).items() if k in KEPT_WHEN_DECIDED}
+    return {"id": raw["id"], "seq": raw["seq"], "type": raw["type"], "occurred_at": raw["occurred_at"], "data": kept}

@@ -10,9 +10,18 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 
-from server.auth.policy import Principal
+from server.auth.policy import ASSIGNMENT_SCOPED_ROLES, Principal
+from server.errors import DeviceRevoked
 from server.extensions import db
-from server.models import ContactRecord, Device, DeviceHolding, DeviceStorage, ElectorUpdate, ReconcileQueue
+from server.models import (
+    ContactRecord,
+    Device,
+    DeviceHolding,
+    DeviceStorage,
+    ElectorUpdate,
+    ReconcileQueue,
+    Revocation,
+)
 from server.orm import utcnow
 from server.services.sync_store import SqlStore
 from sync.engine import Limits, SyncEngine
@@ -33,6 +42,7 @@ def limits() -> Limits:
         tombstone_retention=timedelta(days=cfg["SYNC_RETENTION_DAYS"]),
         conflict_window=timedelta(hours=cfg["SYNC_CONFLICT_WINDOW_HOURS"]),
         reconcile_inline_max=cfg["SYNC_RECONCILE_INLINE_MAX"],
+        assignment_grace=timedelta(days=cfg["SYNC_ASSIGNMENT_GRACE_DAYS"]),
     )
 
 
@@ -40,11 +50,20 @@ def engine() -> SyncEngine:
     return SyncEngine(SqlStore(db.session), limits())
 
 
-def device_context(principal: Principal, device: Device) -> DeviceContext:
-    """The engine's view of the caller: scope, and when their access ended (if it has)."""
+def access_ended_at(device: Device):
+    """When the device's access ended (revoked, or its user deactivated), or None while it lasts."""
     ended = [t for t in (device.revoked_at, device.user.deactivated_at) if t is not None]
+    if not device.user.active and not ended:
+        ended = [device.user.created_at]  # disabled without a date: treat access as long ended
+    return min(ended) if ended else None
+
+
+def device_context(principal: Principal, device: Device) -> DeviceContext:
+    """The engine's view of the caller: scope, whether they write only about their lists, and whether
+    their access has ended (their deliveries are then held for review)."""
     return DeviceContext(device.id, principal.user_id, principal.constituency_ids,
-                         access_until=min(ended) if ended else None)
+                         access_ended_at=access_ended_at(device),
+                         lists_only=principal.role in ASSIGNMENT_SCOPED_ROLES)
 
 
 def with_retry(work: Callable[[], T], attempts: int = 3) -> T:
@@ -66,6 +85,11 @@ def hello() -> dict:
 
 
 def push(principal: Principal, device: Device, body) -> dict:
+    if device.revoked_reason == Revocation.LOST.value:
+        # Nothing from a phone reported lost or stolen is accepted; it must forget what it holds.
+        raise DeviceRevoked("This device was reported lost or stolen. Nothing from it is accepted.",
+                            {"revoked_at": device.revoked_at.isoformat(), "reason": device.revoked_reason,
+                             "wipe": True})
     ctx = device_context(principal, device)
     return with_retry(lambda: engine().push(ctx, body))
 

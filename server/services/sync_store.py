@@ -11,6 +11,7 @@ from datetime import datetime, time, timezone
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, selectinload
 
 from server.models import (
@@ -41,7 +42,7 @@ from server.orm import utcnow
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
-from sync.store import CampaignInfo, ElectorInfo, Entitlement, Receipt, StorageState, Store
+from sync.store import CampaignInfo, DataRefused, ElectorInfo, Entitlement, Receipt, StorageState, Store
 
 FLAGS = ("moved", "do_not_contact")
 # Materialised data must match the versions just read from the database, not rows the session
@@ -69,6 +70,11 @@ class SqlStore(Store):
         try:
             yield
             self.session.commit()
+        except (DataError, UnicodeEncodeError, OverflowError) as exc:
+            # A value the database cannot hold: SQLSTATE class 22 from the server, or one the driver cannot
+            # even encode (an unpaired surrogate, an integer past 64 bits).
+            self.session.rollback()
+            raise DataRefused(type(exc).__name__) from None  # the statement's values are personal data
         except BaseException:
             self.session.rollback()
             raise
@@ -105,7 +111,8 @@ class SqlStore(Store):
     def receipts(self, mutation_ids):
         if not mutation_ids:
             return {}
-        rows = self.session.scalars(select(SyncReceipt).where(SyncReceipt.mutation_id.in_(mutation_ids)))
+        rows = self.session.scalars(select(SyncReceipt).where(SyncReceipt.mutation_id.in_(mutation_ids)),
+                                    execution_options=FRESH)
         return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details,
                                        r.elector_id, r.supersedes_id) for r in rows}
 
@@ -119,6 +126,38 @@ class SqlStore(Store):
                   for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
         stmt = self._insert(SyncReceipt).on_conflict_do_nothing(index_elements=["mutation_id"])
         return set(self.session.scalars(stmt.returning(SyncReceipt.__table__.c.mutation_id), values))
+
+    def settle(self, receipts):
+        settled = set()
+        for r in receipts:
+            done = self.session.scalar(
+                update(SyncReceipt).where(SyncReceipt.mutation_id == r.mutation_id, SyncReceipt.status == "held")
+                .values(status=r.status, details=r.details, elector_id=r.elector_id, supersedes_id=r.supersedes_id)
+                .returning(SyncReceipt.mutation_id))
+            if done is not None:
+                settled.add(done)
+        return settled
+
+    def _lists(self, user_id, at, grace):
+        """The user's assignments that have started and ended less than ``grace`` before ``at``."""
+        return (select(Assignment.id).join(AssignmentUser, AssignmentUser.assignment_id == Assignment.id)
+                .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= at, Assignment.ends_at > at - grace))
+
+    def writable_electors(self, user_id, elector_ids, at, grace):
+        lists = self._lists(user_id, at, grace)
+        listed = select(AssignmentItem.elector_id).where(AssignmentItem.assignment_id.in_(lists),
+                                                         AssignmentItem.elector_id.in_(elector_ids))
+        at_home = (select(Elector.id).join(AssignmentItem, AssignmentItem.property_id == Elector.property_id)
+                   .where(AssignmentItem.assignment_id.in_(lists), Elector.id.in_(elector_ids)))
+        return set(self.session.scalars(listed.union(at_home)))
+
+    def writable_properties(self, user_id, property_ids, at, grace):
+        lists = self._lists(user_id, at, grace)
+        listed = select(AssignmentItem.property_id).where(AssignmentItem.assignment_id.in_(lists),
+                                                          AssignmentItem.property_id.in_(property_ids))
+        homes = (select(Elector.property_id).join(AssignmentItem, AssignmentItem.elector_id == Elector.id)
+                 .where(AssignmentItem.assignment_id.in_(lists), Elector.property_id.in_(property_ids)))
+        return set(self.session.scalars(listed.union(homes)))
 
     def campaigns(self, ids):
         if not ids:
@@ -229,9 +268,11 @@ class SqlStore(Store):
 
     # -- reconciliation ---------------------------------------------------------------------------
     def lock_electors(self, elector_ids):
+        # FOR NO KEY UPDATE, not FOR UPDATE: inserting a contact, a suppression or a state takes FOR KEY
+        # SHARE on its elector, which FOR UPDATE blocks (and so deadlocks) but this lock lets through.
         if self.dialect == "postgresql" and elector_ids:
             self.session.execute(select(Elector.id).where(Elector.id.in_(sorted(elector_ids)))
-                                 .order_by(Elector.id).with_for_update())
+                                 .order_by(Elector.id).with_for_update(key_share=True))
 
     def events(self, elector_ids):
         out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}

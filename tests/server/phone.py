@@ -15,12 +15,13 @@ from tests.sync.phone import apply_changes
 
 
 class HttpPhone:
-    def __init__(self, client, role, *, app=None):
+    def __init__(self, client, role_or_email, *, app=None):
         self.client = client
         self.app = app
-        name = f"{role.value}'s phone {uuid.uuid4().hex[:6]}"
+        who = getattr(role_or_email, "value", role_or_email)
+        name = f"{who}'s phone {uuid.uuid4().hex[:6]}"
         with self._context():
-            self.token = login(client, role, device_name=name)
+            self.token = login(client, role_or_email, device_name=name)
             devices = client.get("/api/v1/devices", headers=bearer(self.token)).get_json()
         self.device_id = next(d["id"] for d in devices if d["name"] == name)
         self.storage_id = str(uuid.uuid4())

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
-from server.models import AuditEvent, ContactRecord, Device, ElectorState, Role
-from tests.factories import bearer, login, make_world
+from server.models import AssignmentKind, AuditEvent, ContactRecord, ElectorState, Role
+from tests.factories import assign, bearer, login, make_world
 from tests.server.phone import HttpPhone
 
 NOW = datetime.now(timezone.utc)
@@ -98,24 +98,6 @@ def test_pull_needs_a_storage_id_and_a_sane_limit(client, world):
     assert body["reset_required"] is True and body["reason"] == "invalid_cursor"
 
 
-def test_a_revoked_phone_hands_over_its_earlier_records_and_is_told_to_wipe(client, world):
-    phone = HttpPhone(client, Role.CANVASSER)
-    phone.pull()
-    earlier = phone.contact(world, world.home.electors[0], "SPOKE", "LAB")
-    earlier["occurred_at"] = (NOW - timedelta(hours=1)).isoformat()
-    admin = login(client, Role.CLP_ADMIN)
-    assert client.post(f"/api/v1/devices/{phone.device_id}/revoke", headers=bearer(admin)).status_code == 200
-    later = phone.contact(world, world.home.electors[1], "NH")
-    later["occurred_at"] = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
-    body = phone.push([earlier, later]).get_json()
-    assert [r["status"] for r in body["results"]] == ["applied", "forbidden"]
-    assert phone.pull().get_json()["wipe"] is True
-    db.session.expire_all()
-    assert db.session.get(Device, uuid.UUID(phone.device_id)).wiped_at is not None, "admins see the wipe was sent"
-    # Every other route still refuses the revoked token.
-    assert client.get("/api/v1/me", headers=bearer(phone.token)).status_code == 401
-
-
 def test_roles_that_do_not_canvass_cannot_sync(client, world):
     for role in (Role.MEMBERSHIP_SECRETARY, Role.REGIONAL_STAFF):
         token = login(client, role)
@@ -127,6 +109,7 @@ def test_roles_that_do_not_canvass_cannot_sync(client, world):
 def test_a_clp_admin_works_through_a_conflict_and_the_decision_is_audited(client, world):
     canvasser, banker = HttpPhone(client, Role.CANVASSER), HttpPhone(client, Role.PHONE_BANKER)
     target = world.home.electors[0]
+    assign(world, Role.PHONE_BANKER, AssignmentKind.CALL, elector=target)
     canvasser.push([canvasser.contact(world, target, "SPOKE", "LAB")])
     body = banker.push([banker.contact(world, target, "SPOKE", "UND")]).get_json()
     assert body["results"][0]["status"] == "conflict"
@@ -152,6 +135,7 @@ def test_a_clp_admin_works_through_a_conflict_and_the_decision_is_audited(client
 def test_an_admin_can_enter_a_value_but_only_a_valid_code(client, world):
     canvasser, banker = HttpPhone(client, Role.CANVASSER), HttpPhone(client, Role.PHONE_BANKER)
     target = world.home.electors[0]
+    assign(world, Role.PHONE_BANKER, AssignmentKind.CALL, elector=target)
     canvasser.push([canvasser.contact(world, target, "SPOKE", "LAB")])
     banker.push([banker.contact(world, target, "SPOKE", "UND")])
     admin = login(client, Role.CLP_ADMIN)

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 from server.extensions import db
-from server.models import ContactRecord, Elector, ElectorState, Role, SyncReceipt
-from tests.factories import make_world
+from server.models import AssignmentKind, ContactRecord, Elector, ElectorState, Role, SyncReceipt
+from tests.factories import assign, make_world
+from tests.server.concurrency import WAIT, answered, concurrently
 from tests.server.phone import HttpPhone
 
 NOW = datetime.now(timezone.utc)
-WAIT = 60  # seconds; a thread still running after this is a hang, reported as a failure
 
 
 @pytest.fixture
@@ -28,12 +28,16 @@ def world(app):
     """The standard world, on PostgreSQL; the stories using it skip on SQLite."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("needs two real concurrent transactions; SQLite serialises writers")
-    return make_world()
+    return whole_street(make_world())
 
 
-def answered(response) -> tuple[int, dict | None]:
-    """A push's status and body, read in the thread that made it."""
-    return response.status_code, response.get_json(silent=True)
+def whole_street(world):
+    """The canvasser walks the whole of the home CLP's street and the phone banker calls all of it, so both
+    may write about every elector of it."""
+    assign(world, Role.CANVASSER, AssignmentKind.WALK, property=world.home.properties[1])
+    for elector in world.home.electors[:2]:
+        assign(world, Role.PHONE_BANKER, AssignmentKind.CALL, elector=elector)
+    return world
 
 
 def pulled(phone: HttpPhone, limit=None) -> dict:
@@ -43,33 +47,6 @@ def pulled(phone: HttpPhone, limit=None) -> dict:
     body = response.get_json()
     assert not body["wipe"] and not body["reset_required"], body
     return body
-
-
-def concurrently(app, *calls: Callable) -> list:
-    """Run each call in its own thread, app context and test client, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    failures: list[BaseException] = []
-
-    def run(index, call):
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=WAIT)
-                results[index] = call(client)
-        except BaseException as exc:  # reported in the test's thread below
-            failures.append(exc)
-            barrier.abort()
-
-    threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(WAIT)
-    assert not any(thread.is_alive() for thread in threads), "a concurrent push hung"
-    if failures:
-        raise failures[0]
-    return results
 
 
 def in_thread(app, call: Callable, on_timeout: Callable[[], None]):

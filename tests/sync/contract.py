@@ -77,18 +77,73 @@ class ContractStories:
         assert phone.push([phone.contact(stranger, street["campaign"], "NH")]) == ["forbidden"]
         assert harness.contacts() == []
 
-    def test_a_revoked_device_is_told_to_wipe_but_its_earlier_records_are_accepted(self, harness, street):
+    def test_a_device_whose_access_was_withdrawn_delivers_everything_held_for_review_and_is_told_to_wipe(
+            self, harness, street):
         phone = phone_for(harness, street["canvasser"])
         phone.sync_down()
         before = phone.contact(street["electors"][0], street["campaign"], "SPOKE", "LAB")
         harness.clock.advance(timedelta(minutes=5))
         phone.device = harness.revoke(phone.device)
         harness.clock.advance(timedelta(minutes=5))
-        after = phone.contact(street["electors"][1], street["campaign"], "NH")
-        response = harness.engine.push(phone.device, phone.body([before, after]))
-        assert [r["status"] for r in response["results"]] == ["applied", "forbidden"]
-        assert response["results"][1]["details"]["reason"] == "access_withdrawn"
+        # Backdated: the device's own clock never decides what counts as made before access ended.
+        backdated = phone.contact(street["electors"][1], street["campaign"], "NH",
+                                  at=harness.clock() - timedelta(days=3))
+        objection = phone.mutation("elector_update", {"elector_id": street["electors"][2],
+                                                      "changes": {"do_not_contact": True}})
+        response = harness.engine.push(phone.device, phone.body([before, backdated, objection]))
+        assert [r["status"] for r in response["results"]] == ["held", "held", "held"]
+        assert response["results"][0]["details"] == {"reason": "access_ended"}
+        assert harness.contacts() == [] and harness.state(street["electors"][2]) is None, "nothing applied"
+        assert harness.reviews() == [("held_delivery", None)], "one review item for the batch"
+        assert phone.push([before]) == ["held"], "a resend is answered the same"
         assert phone.pull()["wipe"] is True
+
+    def test_held_records_accepted_by_an_admin_land_once_credited_to_the_volunteer(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        held = [phone.contact(street["electors"][0], street["campaign"], "SPOKE", "LAB"),
+                phone.contact(street["electors"][1], street["campaign"], "NOT_A_CODE")]
+        phone.device = harness.revoke(phone.device)
+        assert phone.push(held) == ["held", "held"]
+        harness.clock.advance(timedelta(days=2))
+        with harness.store.transaction():
+            results = harness.engine.settle_held(phone.device, held, delivered_at=harness.clock() - timedelta(days=2),
+                                                 clock_offset_seconds=0.0)
+        assert [r.status.value for r in results] == ["applied", "rejected"]
+        assert [(elector, kind) for _, elector, kind in harness.contacts()] == [(street["electors"][0], "record")]
+        assert harness.state(street["electors"][0]).intention == "LAB"
+        with harness.store.transaction():
+            again = harness.engine.settle_held(phone.device, held[:1], delivered_at=harness.clock(),
+                                               clock_offset_seconds=0.0)
+        assert [r.status.value for r in again] == ["duplicate"], "accepting twice applies once"
+        assert len(harness.contacts()) == 1
+
+    def test_a_canvasser_writes_only_about_their_lists_and_the_answer_reveals_nothing_else(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        other_street = harness.property(street["clp"], 99, street="Far Lane")
+        stranger = harness.elector(other_street, "Quiet", "Quinn")
+        objector = harness.elector(other_street, "Private", "Pat")
+        harness.suppress(objector)
+        answers = harness.engine.push(phone.device, phone.body([
+            phone.contact(stranger, street["campaign"], "NH"),  # same CLP, not on the list
+            phone.contact(objector, street["campaign"], "NH"),  # not on the list, and has objected
+            phone.contact(2**31 - 2, street["campaign"], "NH"),  # exists nowhere
+            phone.mutation("elector_new", {"property_id": other_street, "surname": "New", "forenames": "Nia"}),
+            phone.mutation("elector_new", {"property_id": street["props"][0], "surname": "Lodger", "forenames": "Lee"}),
+        ]))["results"]
+        assert [(r["status"], r.get("details")) for r in answers[:4]] == [
+            ("forbidden", {"reason": "not_on_your_lists"})] * 4, "the same answer whatever the elector's state"
+        assert answers[4]["status"] == "applied", "someone new at a listed address goes to review"
+        assert harness.contacts() == []
+
+    def test_records_delivered_late_count_within_the_grace_period_after_a_list_ends(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        made = phone.contact(street["electors"][0], street["campaign"], "SPOKE", "LAB")
+        harness.end_assignment(street["walk"])
+        harness.clock.advance(harness.limits.assignment_grace - timedelta(hours=1))
+        assert phone.push([made]) == ["applied"], "an outbox delivered a few days late still lands"
+        harness.clock.advance(timedelta(hours=2))
+        late = phone.contact(street["electors"][1], street["campaign"], "NH", at=harness.clock() - timedelta(days=8))
+        assert phone.push([late]) == ["forbidden"], "after the grace period the list is no longer theirs"
 
     # ----------------------------------------------------------------------------------- suppression
     def test_a_suppression_made_while_a_device_is_offline_removes_the_elector_and_refuses_its_records(
@@ -148,6 +203,7 @@ class ContractStories:
 
     def test_two_canvassers_recording_different_intentions_go_to_review(self, harness, street):
         colleague = harness.user(street["clp"])
+        harness.assign(street["campaign"], "walk", [colleague], properties=street["props"])
         target = street["electors"][0]
         a, b = phone_for(harness, street["canvasser"]), phone_for(harness, colleague)
         assert a.push([a.contact(target, street["campaign"], "SPOKE", "LAB")]) == ["applied"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sync.engine import Limits, SyncEngine
@@ -123,7 +124,7 @@ class MemoryHarness(Harness):
         return user_id
 
     def device(self, user):
-        return DeviceContext(uuid.uuid4(), user, frozenset({self._users[user]}))
+        return DeviceContext(uuid.uuid4(), user, frozenset({self._users[user]}), lists_only=True)
 
     def campaign(self, clp=None, starts=None):
         campaign_id = next(self._ids)
@@ -168,7 +169,7 @@ class MemoryHarness(Harness):
         self.store.world.assignments[assignment].ends_at = self.clock()
 
     def revoke(self, device):
-        return DeviceContext(device.device_id, device.user_id, device.constituency_ids, access_until=self.clock())
+        return replace(device, access_ended_at=self.clock())
 
     def contacts(self):
         return [(row.id, row.elector_id, row.kind) for row in self.store.world.contacts.values()]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -76,7 +77,7 @@ class SqlHarness(Harness):
         db.session.add(device)
         db.session.commit()
         clp = db.session.get(User, user).constituency_id
-        return DeviceContext(device.id, user, frozenset({clp}))
+        return DeviceContext(device.id, user, frozenset({clp}), lists_only=True)
 
     def campaign(self, clp=None, starts=None):
         starts = (starts or START - timedelta(days=30)).date()
@@ -147,9 +148,9 @@ class SqlHarness(Harness):
 
     def revoke(self, device):
         row = db.session.get(Device, device.device_id)
-        row.revoked_at = self.clock()
+        row.revoked_at, row.revoked_reason = self.clock(), "access_withdrawn"
         db.session.commit()
-        return DeviceContext(device.device_id, device.user_id, device.constituency_ids, access_until=row.revoked_at)
+        return replace(device, access_ended_at=row.revoked_at)
 
     def contacts(self):
         db.session.expire_all()
