@@ -324,7 +324,8 @@ export async function pendingBatch(max) {
   }));
 }
 
-const DELIVERED = new Set(['applied', 'duplicate', 'conflict']);
+// held: delivered after this device's access ended; an organiser decides whether it counts.
+const DELIVERED = new Set(['applied', 'duplicate', 'conflict', 'held']);
 const REFUSED = new Set(['rejected', 'forbidden']);
 
 /**
@@ -345,7 +346,10 @@ export async function applyPushResults(batch, results) {
       if (DELIVERED.has(result.status)) {
         outbox.delete(mutation.id);
         summary.delivered++;
-        if (record) records.put({ ...record, state: 'sent', sentAt: now, conflict: result.status === 'conflict' });
+        if (record) {
+          records.put({ ...record, state: 'sent', sentAt: now, conflict: result.status === 'conflict',
+            held: result.status === 'held' });
+        }
       } else if (REFUSED.has(result.status)) {
         const entry = await req(outbox.get(mutation.id));
         outbox.put({ ...entry, status: 'failed', failure: { status: result.status, details: result.details || null, at: now } });

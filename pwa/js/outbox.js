@@ -13,7 +13,7 @@ export class PushStopped extends Error {
   constructor(kind, message, cause) {
     super(message);
     this.name = 'PushStopped';
-    this.kind = kind; // 'auth' | 'forbidden' | 'update' | 'defect'
+    this.kind = kind; // 'auth' | 'wipe' | 'forbidden' | 'update' | 'defect'
     this.cause = cause;
     this.retryable = false;
   }
@@ -56,6 +56,8 @@ export function fitBatch(batch, maxBytes) {
 
 function stopFor(error) {
   if (!(error instanceof api.ApiError)) return null;
+  // A phone reported lost or stolen: nothing from it is accepted, and it must forget what it holds.
+  if (error.status === 401 && error.details && error.details.wipe) return new PushStopped('wipe', error.message, error);
   if (error.status === 401) return new PushStopped('auth', error.message, error);
   if (error.code === 'unsupported_version') {
     return new PushStopped('update', 'This version of the app is too old for the server. Please update it.', error);
@@ -126,9 +128,11 @@ export function describeFailure(failure) {
       return 'The server could not accept this record' + (messages.length ? ': ' + messages.join(' ') : '.');
     }
     case 'forbidden':
-      return details.reason === 'access_withdrawn'
-        ? 'This was recorded after your access ended, so it was not accepted.'
-        : 'This person is outside the area you work in, so the record was not accepted.';
+      if (details.reason === 'not_on_your_lists') {
+        return 'This person is not on any of your lists (or the list ended more than a week ago), so the record was not accepted.';
+      }
+      if (details.reason === 'access_ended') return 'Your access had ended, and your organiser did not accept this record.';
+      return 'This person is outside the area you work in, so the record was not accepted.';
     case 'too_large':
       return 'This record is too large to send. Export it and give the file to your organiser.';
     default:

@@ -67,7 +67,13 @@ async function cycle(onProgress) {
   const session = await db.session();
   if (!session.token) return { skipped: 'not_logged_in' };
   const limits = await checkHello();
-  const pushed = await pushAll({ session, limits, onProgress: (p) => onProgress({ phase: 'push', ...p }) });
+  let pushed;
+  try {
+    pushed = await pushAll({ session, limits, onProgress: (p) => onProgress({ phase: 'push', ...p }) });
+  } catch (error) {
+    if (error instanceof PushStopped && error.kind === 'wipe') return wipeDevice({}, 'lost');
+    throw error;
+  }
   if (pushed.clock) await db.setMeta({ clockOffsetMs: Math.round(pushed.clock.offset_seconds * 1000) });
 
   let { cursor } = await db.getMeta(['cursor']);
@@ -83,11 +89,10 @@ async function cycle(onProgress) {
       throw error;
     }
     if (page.wipe) {
-      // Access has ended. The push above has normally answered everything; one more try, then wipe.
+      // Access has ended. The push above has normally delivered everything (held for an organiser to
+      // review); one more try, then wipe.
       try { await pushAll({ session, limits }); } catch (error) { /* wiping regardless */ }
-      await db.wipe();
-      await db.setMeta({ wiped: { at: new Date().toISOString() } });
-      return { wiped: true, pushed };
+      return wipeDevice(pushed, 'ended');
     }
     if (page.reset_required) {
       // Drop entity data and cursor (keeping the outbox and records) and start again from nothing.
@@ -106,6 +111,16 @@ async function cycle(onProgress) {
   const { clockOffsetMs = 0 } = await db.getMeta(['clockOffsetMs']);
   const ended = await db.expireEnded(Date.now() + clockOffsetMs);
   return { pushed, received, pages, resets, ended };
+}
+
+/**
+ * Forget every piece of personal data on this phone, as the server told us to. `reason`: 'ended' (access
+ * ended; what was unsent has been delivered for review) or 'lost' (reported lost: nothing was accepted).
+ */
+async function wipeDevice(pushed, reason) {
+  await db.wipe();
+  await db.setMeta({ wiped: { at: new Date().toISOString(), reason } });
+  return { wiped: true, pushed };
 }
 
 function errorKind(error) {

@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import (
-    Assignment, AssignmentKind, ContactRecord, Device, Elector, Suppression, SuppressionChannel, SuppressionKind,
+    Assignment, AssignmentKind, ContactRecord, Device, Elector, ReviewItem, Suppression, SuppressionChannel,
+    SuppressionKind,
 )
 from server.orm import utcnow
-from tests.pwa.conftest import db_scalar, wait_until
+from tests.pwa.conftest import db_scalar, screenshot, wait_until
 from tests.pwa.helpers import (
     choose_doors, households, log_in, meta, open_app, outbox, record_at_doors, sync_now, until, wait_for_download,
     wait_for_offline_shell,
@@ -114,20 +115,52 @@ def test_logout_with_everything_sent_signs_the_device_out_on_the_server_and_wipe
     assert page.evaluate(LOCAL_DATA)["electors"] == 0
 
 
-def test_a_device_revoked_by_an_admin_wipes_itself_at_its_next_sync(page, context, live_server):
-    ready_offline(page, context, live_server)
-    device_id = uuid.UUID(meta(page, "deviceId")["deviceId"])
+def _revoke(live_server, device_id, reason=None):
+    """A CLP admin ends this device's access from the office."""
     admin = live_server.app.test_client()
     token = admin.post("/api/v1/auth/login", json={"email": live_server.login_for("clp_admin"),
                        "password": "groundwork-demo", "device_name": "office"}).get_json()["token"]
-    answer = admin.post(f"/api/v1/devices/{device_id}/revoke", headers={"Authorization": f"Bearer {token}"})
+    answer = admin.post(f"/api/v1/devices/{device_id}/revoke", json={"reason": reason} if reason else None,
+                        headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 200, answer.get_json()
-    page.get_by_role("link", name="Sync", exact=True).click()
-    page.get_by_role("button", name="Sync now").click()
+
+
+def test_a_phone_cut_off_while_offline_delivers_its_records_for_review_then_wipes_itself(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    device_id = uuid.UUID(meta(page, "deviceId")["deviceId"])
+    context.set_offline(True)
+    record_at_doors(page, aid, choose_doors(households(page, aid), count=2, people=3))
+    assert outbox(page)["pending"] == 3
+    contacts_before = db_scalar(select(func.count()).select_from(ContactRecord))
+    _revoke(live_server, device_id)  # the organiser withdraws access while the canvasser has no signal
+
+    context.set_offline(False)  # the signal returns, and with it a sync
     page.get_by_role("heading", name="Log in").wait_for()
-    page.get_by_text("This device was signed out").wait_for()
+    page.get_by_text("delivered for your organiser to review").wait_for()
+    screenshot(page, "wiped-after-access-withdrawn")
     assert page.evaluate(LOCAL_DATA) == {"campaigns": 0, "assignments": 0, "properties": 0, "electors": 0,
                                          "records": 0, "outbox": 0, "token": None}
+    db.session.rollback()
+    item = db.session.scalar(select(ReviewItem).where(ReviewItem.kind == "held_delivery"))
+    assert item is not None and len(item.data["mutations"]) == 3, "every record reached the organiser"
+    assert db_scalar(select(func.count()).select_from(ContactRecord)) == contacts_before, "none applied directly"
+
+
+def test_a_phone_reported_lost_delivers_nothing_and_wipes_itself_at_its_next_sync(page, context, live_server):
+    aid = ready_offline(page, context, live_server)
+    device_id = uuid.UUID(meta(page, "deviceId")["deviceId"])
+    context.set_offline(True)
+    record_at_doors(page, aid, choose_doors(households(page, aid), count=1, people=1))
+    _revoke(live_server, device_id, reason="lost")
+
+    context.set_offline(False)  # the signal returns, and with it a sync
+    page.get_by_role("heading", name="Log in").wait_for()
+    page.get_by_text("This device was reported lost").wait_for()
+    screenshot(page, "wiped-after-reported-lost")
+    assert page.evaluate(LOCAL_DATA) == {"campaigns": 0, "assignments": 0, "properties": 0, "electors": 0,
+                                         "records": 0, "outbox": 0, "token": None}
+    db.session.rollback()
+    assert db_scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.kind == "held_delivery")) == 0
 
 
 def test_a_list_that_has_ended_leaves_the_phone_with_its_electors(page, context, live_server):

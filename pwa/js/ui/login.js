@@ -15,7 +15,10 @@ function guessDeviceName() {
 }
 
 const MESSAGES = {
-  wiped: 'This device was signed out (you logged out, or an organiser removed it). Everything the app kept on it has been deleted.',
+  wipedLost: 'This device was reported lost, so it has been signed out and everything the app kept on it has been ' +
+    'deleted. Records it had not sent were not accepted; if it is yours after all, log in again and tell your organiser.',
+  wiped: 'This device was signed out (you logged out, or an organiser removed it). Records it had not sent were ' +
+    'delivered for your organiser to review, and everything the app kept on it has been deleted.',
   loggedOut: 'You have logged out. Everything the app kept on this phone has been deleted.',
   loggedOutOffline: 'Everything the app kept on this phone has been deleted. There was no connection, so the ' +
     'server still lists this device until its login expires; ask your organiser to remove it if the phone is lost.',
@@ -24,8 +27,10 @@ const MESSAGES = {
 export async function renderLogin(root, ctx, params = {}) {
   const meta = await db.getMeta(['user', 'wiped', 'storageLost', 'authProblem', 'deviceName']);
   const counts = await db.outboxCounts();
-  let message = params.message ? MESSAGES[params.message] : null;
-  if (!message && meta.wiped) message = MESSAGES.wiped;
+  let message = params.message && params.message !== 'wiped' ? MESSAGES[params.message] : null;
+  if (!message && (meta.wiped || params.message === 'wiped')) {
+    message = meta.wiped && meta.wiped.reason === 'lost' ? MESSAGES.wipedLost : MESSAGES.wiped;
+  }
   const warnings = [];
   if (meta.storageLost) {
     warnings.push('This phone\'s app storage was cleared (by the browser or in settings) since you last used it. ' +
@@ -97,7 +102,7 @@ function loginError(error) {
   if (error instanceof api.NetworkError) return 'No connection. You need signal to log in the first time.';
   if (error.code === 'rate_limited') {
     const seconds = error.details && error.details.retry_after_seconds;
-    return `Too many attempts. Please wait ${seconds ? Math.ceil(seconds / 60) + ' minutes' : 'a while'} and try again.`;
+    return `Too many attempts. Please wait ${waitFor(seconds)} and try again.`;
   }
   if (error.status === 401) return 'That email and password do not match an active account.';
   if (error.status === 422) return 'Please check your email address.';
@@ -136,4 +141,12 @@ export async function requestPersistence() {
   } catch (error) {
     return false;
   }
+}
+
+/** A wait in words: seconds for the short delays that slow guessing, minutes for an account's lockout. */
+function waitFor(seconds) {
+  if (!seconds) return 'a while';
+  if (seconds < 90) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minutes`;
 }
