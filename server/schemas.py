@@ -407,7 +407,7 @@ class PullArgsSchema(StrictSchema):
 
 
 class ChangeSchema(Schema):
-    entity = fields.String(metadata={"enum": ["campaign", "assignment", "property", "elector"]})
+    entity = fields.String(metadata={"enum": ["campaign", "assignment", "property", "elector", "member", "activity"]})
     id = fields.Integer()
     op = fields.String(metadata={"enum": ["upsert", "delete"]})
     version = fields.Integer()
@@ -443,7 +443,8 @@ class ReviewItemSchema(Schema):
 class ReviewArgsSchema(PageArgsSchema):
     status = Text(load_default="open", validate=validate.OneOf(["open", "resolved", "all"]))
     kind = Text(load_default=None, validate=validate.OneOf(["intention_conflict", "field_conflict",
-                                                              "new_elector", "held_delivery"]))
+                                                              "new_elector", "held_delivery",
+                                                              "presence_report"]))
 
 
 ReviewPageSchema = page_envelope(ReviewItemSchema, "ReviewItemPage")
@@ -453,8 +454,8 @@ class ResolveSchema(StrictSchema):
     choice = Text(required=True, validate=validate.OneOf(["first", "second", "value", "accept", "dismiss",
                                                           "reject"]),
                   metadata={"description": "Keep the first or second side, or enter a value (conflicts); accept or "
-                                           "dismiss (a person not on the register); accept or reject (records "
-                                           "delivered after access ended)"})
+                                           "dismiss (a person not on the register, or reported moved or "
+                                           "deceased); accept or reject (records delivered after access ended)"})
     intention = Text(load_default=None, validate=validate.Length(max=32))
     strength = Text(load_default=None, validate=validate.Length(max=32))
     value = Text(load_default=None, validate=validate.Length(max=64))

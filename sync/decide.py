@@ -6,13 +6,13 @@ The engine locks, reads and writes; this module only decides, from what was read
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.clock import ClockReading, correct
 from sync.fold import ContactEvent, intention_conflict
-from sync.protocol import Mutation, MutationType, Status
+from sync.protocol import Mutation, MutationType, Status, parse_datetime
 from sync.rules import answer_problem, suppression_applies
 from sync.store import ContactRow, DeviceContext, ElectorChange, ReviewRequest, Store
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sync.engine import Limits
 
 HELD_DETAILS = {"reason": "access_ended"}
+# What a volunteer reports about where an elector is, which a CLP admin confirms in the review queue.
+PRESENCE_REPORTS = ("moved", "deceased")
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Decision:
     details: Any = None
     contact: ContactRow | None = None
     changes: tuple[ElectorChange, ...] = ()
-    review: ReviewRequest | None = None
+    reviews: list[ReviewRequest] = field(default_factory=list)
     elector_id: int | None = None
     constituency_id: int | None = None
     reason: str | None = None
@@ -44,7 +46,9 @@ class BatchView:
     properties: dict
     writable_properties: set[int]
     suppressions: dict
-    targets: dict
+    members: dict  # the members named that the device may write about (call lists of members)
+    member_suppressions: dict
+    targets: dict  # contact id -> ("elector" | "member", id)
     history: tuple[dict, dict]
 
 
@@ -74,6 +78,7 @@ class Decider:
         spoken = {m.data["elector_id"] for m in mutations if m.data.get("intention") is not None} & writable
         # Earlier contacts of electors given an intention in this batch; each decision adds its own.
         history = {eid: contacts for eid, (contacts, _) in self.store.events(spoken).items()} if spoken else {}
+        members = self._writable_members(ctx, mutations, at)
         return BatchView(
             campaigns=self.store.campaigns({m.data["campaign_id"] for m in mutations if "campaign_id" in m.data}),
             electors=self.store.electors(writable),
@@ -82,10 +87,22 @@ class Decider:
             writable_properties=(self.store.writable_properties(ctx.user_id, property_ids, at, grace)
                                  if ctx.lists_only and property_ids else set()),
             suppressions=self.store.suppressions(writable),
-            targets=self.store.contact_electors({uuid.UUID(m.data["supersedes"]) for m in mutations
-                                                 if "supersedes" in m.data}),
+            members=members,
+            member_suppressions=self.store.member_suppressions(set(members)) if members else {},
+            targets=self.store.contact_people({uuid.UUID(m.data["supersedes"]) for m in mutations
+                                               if "supersedes" in m.data}),
             history=(history, self.store.chain_links(spoken) if spoken else {}),
         )
+
+    def _writable_members(self, ctx: DeviceContext, mutations: list[Mutation], at: datetime) -> dict:
+        member_ids = {m.data["member_id"] for m in mutations if "member_id" in m.data}
+        if not member_ids:
+            return {}
+        found = {i: info for i, info in self.store.members(member_ids).items() if ctx.covers(info.constituency_id)}
+        if ctx.lists_only and found:
+            allowed = self.store.writable_members(ctx.user_id, set(found), at, self.limits.assignment_grace)
+            found = {i: info for i, info in found.items() if i in allowed}
+        return found
 
     @staticmethod
     def outside(ctx: DeviceContext) -> Decision:
@@ -106,49 +123,65 @@ class Decider:
             when = correct(m.occurred_at, clock, server_now=now)
             data = {k: m.data.get(k) for k in ("property_id", "surname", "forenames", "phone", "notes")}
             data.update(found_at=when.at.isoformat(), user_id=ctx.user_id, mutation_id=str(m.id))
-            return Decision(Status.APPLIED, review=ReviewRequest(constituency_id, "new_elector", None, data))
+            return Decision(Status.APPLIED, reviews=[ReviewRequest(constituency_id, "new_elector", None, data)])
 
-        elector = batch.electors.get(m.data["elector_id"])
-        if elector is None or elector.id not in batch.writable:
+        if "member_id" in m.data:
+            person, suppressions = batch.members.get(m.data["member_id"]), batch.member_suppressions
+        else:
+            person, suppressions = batch.electors.get(m.data["elector_id"]), batch.suppressions
+            if person is not None and person.id not in batch.writable:
+                person = None
+        if person is None:
             return self.outside(ctx)
         if ctx.access_ended_at is not None:
             # Access ended: delivered, and held for a CLP admin to accept or reject; never applied directly.
-            return Decision(Status.HELD, HELD_DETAILS, constituency_id=elector.constituency_id)
+            return Decision(Status.HELD, HELD_DETAILS, constituency_id=person.constituency_id)
         campaign = batch.campaigns.get(m.data.get("campaign_id")) if "campaign_id" in m.data else None
         when = correct(m.occurred_at, clock, server_now=now, not_before=campaign.starts_at if campaign else None)
         channel = m.data.get("channel")
-        if suppression_applies(batch.suppressions.get(elector.id, []), {"door": "door", "phone": "phone"}.get(channel)):
+        if suppression_applies(suppressions.get(person.id, []), {"door": "door", "phone": "phone"}.get(channel)):
             # Suppression wins: nothing personal about this contact is stored.
             return Decision(Status.SUPPRESSED)
         if m.type == MutationType.ELECTOR_UPDATE:
-            return self._decide_update(ctx, m, elector, when.at, now)
+            return self._decide_update(ctx, m, person, when.at, now)
         if campaign is None or (campaign.constituency_id is not None and not ctx.covers(campaign.constituency_id)):
             return Decision(Status.REJECTED, {"data.campaign_id": ["No such campaign for your CLP."]})
+        about = ("member" if "member_id" in m.data else "elector", person.id)
         if "supersedes" in m.data:
             target = batch.targets.get(uuid.UUID(m.data["supersedes"]))
-            if target is not None and target != elector.id:
-                return Decision(Status.REJECTED, {"data.supersedes": ["That contact is about another elector."]})
+            if target is not None and target != about:
+                return Decision(Status.REJECTED, {"data.supersedes": [f"That contact is about another {about[0]}."]})
         meaning, problems = self._check_codes(m, campaign)
         if problems:
             return Decision(Status.REJECTED, problems)
         kind = {MutationType.CONTACT: "record", MutationType.CONTACT_CORRECTION: "correction",
                 MutationType.CONTACT_RETRACTION: "retraction"}[m.type]
+        elector_id = person.id if about[0] == "elector" else None
         row = ContactRow(
-            id=m.id, kind=kind, campaign_id=campaign.id, constituency_id=elector.constituency_id,
-            elector_id=elector.id, channel=channel, outcome=m.data.get("outcome"),
-            intention=m.data.get("intention"), strength=m.data.get("strength"),
+            id=m.id, kind=kind, campaign_id=campaign.id, constituency_id=person.constituency_id,
+            elector_id=elector_id, member_id=person.id if elector_id is None else None, channel=channel,
+            outcome=m.data.get("outcome"), intention=m.data.get("intention"), strength=m.data.get("strength"),
             survey_answers=m.data.get("survey_answers") or {}, notes=m.data.get("notes") or m.data.get("reason"),
             supersedes_id=uuid.UUID(m.data["supersedes"]) if "supersedes" in m.data else None,
             occurred_at=when.at, device_occurred_at=m.occurred_at, clock_flags=when.flags, received_at=now,
             user_id=ctx.user_id, device_id=ctx.device_id, content_hash=m.content_hash, meaning=meaning,
+            call_back_at=parse_datetime(m.data.get("call_back_at")) if meaning == "call_back" else None,
         )
         details = {"clock_flags": list(when.flags)} if when.flags else None
-        decision = Decision(Status.APPLIED, details, contact=row, elector_id=elector.id)
-        if kind != "retraction":
+        decision = Decision(Status.APPLIED, details, contact=row, elector_id=elector_id)
+        if elector_id is not None and kind != "retraction":
             contacts, links = batch.history
-            self._check_intention_conflict(decision, row, contacts.setdefault(row.elector_id, []),
-                                           links.get(row.elector_id, {}))
+            self._check_intention_conflict(decision, row, contacts.setdefault(elector_id, []),
+                                           links.get(elector_id, {}))
+            if meaning in PRESENCE_REPORTS:
+                decision.reviews.append(self._presence_report(ctx, m, person, meaning, when.at))
         return decision
+
+    @staticmethod
+    def _presence_report(ctx: DeviceContext, m: Mutation, elector, flag: str, at: datetime) -> ReviewRequest:
+        """Someone reported moved away or deceased: a CLP admin confirms it (the register decides in the end)."""
+        return ReviewRequest(elector.constituency_id, "presence_report", elector.id, {
+            "flag": flag, "reported_at": at.isoformat(), "user_id": ctx.user_id, "mutation_id": str(m.id)})
 
     @staticmethod
     def _check_codes(m: Mutation, campaign) -> tuple[str | None, dict]:
@@ -189,10 +222,10 @@ class Decider:
             return
         decision.status = Status.CONFLICT
         decision.details = {**(decision.details or {}), "conflicts_with": str(other.id)}
-        decision.review = ReviewRequest(row.constituency_id, "intention_conflict", row.elector_id, {
+        decision.reviews.append(ReviewRequest(row.constituency_id, "intention_conflict", row.elector_id, {
             "records": [str(other.id), str(row.id)],
             "intentions": [other.intention, row.intention],
-        })
+        }))
 
     def _decide_update(self, ctx, m: Mutation, elector, at: datetime, now: datetime) -> Decision:
         changes = m.data["changes"]
@@ -211,9 +244,12 @@ class Decider:
                 decision.status = Status.CONFLICT
                 decision.details = {"field": field_name, "base_version": m.base_version,
                                     "current_version": elector.version}
-                decision.review = ReviewRequest(elector.constituency_id, "field_conflict", elector.id, {
+                decision.reviews.append(ReviewRequest(elector.constituency_id, "field_conflict", elector.id, {
                     "field": field_name, "values": [rivals[-1][0], changes[field_name]],
                     "base_version": m.base_version, "mutation_id": str(m.id),
-                })
+                }))
+        for flag in PRESENCE_REPORTS:
+            if changes.get(flag) is True:
+                decision.reviews.append(self._presence_report(ctx, m, elector, flag, at))
         return decision
 

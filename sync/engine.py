@@ -45,7 +45,8 @@ from sync.store import (
     Store,
 )
 
-ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3}
+# Pages send what a record needs before the record: campaigns, then lists, addresses, people, activity.
+ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3, "member": 4, "activity": 5}
 DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
 NOT_STORABLE = ["The server could not store this record as it is. Export it and give it to your organiser."]
@@ -251,8 +252,7 @@ class SyncEngine:
             if decision.contact is not None:
                 contacts.append(decision.contact)
             effects.append(decision)
-            if decision.review:
-                reviews.append(decision.review)
+            reviews.extend(decision.reviews)
             if decision.elector_id is not None and decision.status in (Status.APPLIED, Status.CONFLICT):
                 touched.add(decision.elector_id)
             link_elector, _ = chain_link(mutation)
@@ -334,7 +334,8 @@ class SyncEngine:
                                     decision.reason or DOORSTEP_OBJECTION, ctx.user_id)
         if decision.contact is not None and decision.contact.meaning == "do_not_contact":
             self.store.suppress(decision.contact.elector_id, decision.contact.constituency_id,
-                                decision.contact.notes or DOORSTEP_OBJECTION, ctx.user_id)
+                                decision.contact.notes or DOORSTEP_OBJECTION, ctx.user_id,
+                                member_id=decision.contact.member_id)
 
     # ------------------------------------------------------------------------------- reconciliation
     def _reconcile_after_push(self, elector_ids: set[int]) -> None:
@@ -417,7 +418,7 @@ class SyncEngine:
         for entity, entity_id in wanted:
             if (entity, entity_id) in entitled.versions:
                 by_entity.setdefault(entity, []).append(entity_id)
-        data = {entity: self.store.materialise(entity, ids, ctx.user_id) for entity, ids in by_entity.items()}
+        data = {entity: self.store.materialise(entity, ids, ctx.user_id, entitled) for entity, ids in by_entity.items()}
         changes, staged = [], []
         for entity, entity_id in wanted:
             if (entity, entity_id) not in entitled.versions:

@@ -31,11 +31,12 @@ class ContactEvent:
     strength: str | None = None
     supersedes: uuid.UUID | None = None
     user_id: int | None = None
+    call_back_at: datetime | None = None  # when the elector asked to be called back (outcome call_back)
 
 
 @dataclass(frozen=True)
 class FlagEvent:
-    """A flag raised on an elector from a device: moved, or do not contact."""
+    """A flag raised on an elector from a device: moved, deceased, or do not contact."""
 
     id: uuid.UUID
     flag: str
@@ -52,6 +53,13 @@ class ElectorState:
     contacts: dict[str, int] = field(default_factory=dict)  # by channel
     do_not_contact: bool = False
     presence: str = "unknown"  # unknown, present, moved, deceased
+    # The latest effective contact on each channel, which the volunteers working the same list see
+    # (what happened, not what was said): at the door, and on the phone with any call-back time asked for.
+    last_door_at: datetime | None = None
+    last_door_outcome: str | None = None
+    last_call_at: datetime | None = None
+    last_call_outcome: str | None = None
+    call_back_at: datetime | None = None
 
     @property
     def moved(self) -> bool:
@@ -116,6 +124,11 @@ def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = (),
             state.do_not_contact = True
         if event.meaning in PRESENCE:  # events are in time order, so the latest says where they are
             state.presence, presence_at = PRESENCE[event.meaning], (event.occurred_at, event.id)
+        if event.channel == "door":
+            state.last_door_at, state.last_door_outcome = event.occurred_at, event.meaning
+        elif event.channel == "phone":
+            state.last_call_at, state.last_call_outcome = event.occurred_at, event.meaning
+            state.call_back_at = event.call_back_at if event.meaning == "call_back" else None
     # An admin's resolution settles the intention as of its time, without being a contact itself;
     # a later canvass still supersedes it.
     resolutions = sorted({e for e in contacts if e.kind == "resolution"}, key=lambda e: (e.occurred_at, e.id))
@@ -126,9 +139,9 @@ def fold(contacts: Iterable[ContactEvent], flags: Iterable[FlagEvent] = (),
     for flag in sorted(set(flags), key=lambda f: (f.occurred_at, f.id)):
         if flag.flag == "do_not_contact":
             state.do_not_contact = True
-        elif flag.flag == "moved" and (presence_at is None or (flag.occurred_at, flag.id) > presence_at):
+        elif flag.flag in ("moved", "deceased") and (presence_at is None or (flag.occurred_at, flag.id) > presence_at):
             presence_at = (flag.occurred_at, flag.id)
-            state.presence = "moved"
+            state.presence = flag.flag
     return state
 
 

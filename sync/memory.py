@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sync import views
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, ElectorState, FlagEvent
 from sync.store import (
     CampaignInfo,
+    MemberInfo,
     ContactRow,
     ElectorChange,
     ElectorInfo,
@@ -41,6 +43,8 @@ class MemoryAssignment:
     property_ids: list[int] = field(default_factory=list)
     elector_ids: list[int] = field(default_factory=list)
     version: int = 1
+    member_ids: list[int] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)  # member id -> why they are called
 
 
 @dataclass
@@ -48,6 +52,7 @@ class _World:
     campaigns: dict[int, tuple[CampaignInfo, dict]] = field(default_factory=dict)  # info, device data
     properties: dict[int, dict] = field(default_factory=dict)
     electors: dict[int, dict] = field(default_factory=dict)
+    members: dict[int, dict] = field(default_factory=dict)
     assignments: dict[int, MemoryAssignment] = field(default_factory=dict)
     suppressions: list[dict] = field(default_factory=list)
     contacts: dict[uuid.UUID, ContactRow] = field(default_factory=dict)
@@ -81,11 +86,16 @@ class MemoryStore(Store):
                                            "constituency_id": prop["constituency_id"], "version": 1,
                                            "status": "current", "phone": None, **data}
 
+    def add_member(self, member_id: int, constituency_id: int, **data: Any) -> None:
+        self.world.members[member_id] = {"id": member_id, "constituency_id": constituency_id, "phone": None, **data}
+
     def add_assignment(self, assignment: MemoryAssignment) -> None:
         self.world.assignments[assignment.id] = assignment
 
-    def add_suppression(self, elector_id: int, kind: str = "do_not_contact", channel: str = "all") -> None:
-        self.world.suppressions.append({"elector_id": elector_id, "kind": kind, "channel": channel})
+    def add_suppression(self, elector_id: int | None, kind: str = "do_not_contact", channel: str = "all",
+                        member_id: int | None = None) -> None:
+        self.world.suppressions.append({"elector_id": elector_id, "member_id": member_id, "kind": kind,
+                                        "channel": channel})
 
     # -- Store ------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -159,14 +169,34 @@ class MemoryStore(Store):
         return {i: self.world.properties[i]["constituency_id"] for i in ids if i in self.world.properties}
 
     def suppressions(self, elector_ids):
+        return self._suppressions("elector_id", elector_ids)
+
+    def _suppressions(self, key, ids):
         found: dict[int, list] = {}
         for s in self.world.suppressions:
-            if s["elector_id"] in elector_ids:
-                found.setdefault(s["elector_id"], []).append((s["kind"], s["channel"]))
+            if s.get(key) is not None and s[key] in ids:
+                found.setdefault(s[key], []).append((s["kind"], s["channel"]))
         return found
 
-    def contact_electors(self, ids):
-        return {i: self.world.contacts[i].elector_id for i in ids if i in self.world.contacts}
+    def members(self, ids):
+        return {i: MemberInfo(i, m["constituency_id"]) for i in ids if (m := self.world.members.get(i)) is not None}
+
+    def writable_members(self, user_id, member_ids, at, grace):
+        found = set()
+        for a in self._lists(user_id, at, grace):
+            found |= set(a.member_ids)
+        return found & set(member_ids)
+
+    def member_suppressions(self, member_ids):
+        return self._suppressions("member_id", member_ids)
+
+    def contact_people(self, ids):
+        out = {}
+        for i in ids:
+            row = self.world.contacts.get(i)
+            if row is not None:
+                out[i] = ("member", row.member_id) if row.member_id is not None else ("elector", row.elector_id)
+        return out
 
     def chain_links(self, elector_ids):
         links: dict[int, dict] = {}
@@ -191,11 +221,19 @@ class MemoryStore(Store):
         self.world.changes.append((change, elector["version"]))
         return elector["version"]
 
-    def suppress(self, elector_id, constituency_id, reason, user_id):
-        self.add_suppression(elector_id)
+    def suppress(self, elector_id, constituency_id, reason, user_id, member_id=None):
+        key, subject = ("member_id", member_id) if member_id is not None else ("elector_id", elector_id)
+        if not any(s.get(key) == subject and (s["kind"] == "erasure" or s["channel"] == "all")
+                   for s in self.world.suppressions):
+            self.add_suppression(elector_id, member_id=member_id)
 
     def add_review_items(self, items):
-        self.world.reviews.extend(items)
+        for item in items:
+            if item.kind == "presence_report" and any(
+                    r.kind == item.kind and r.elector_id == item.elector_id and r.data["flag"] == item.data["flag"]
+                    for r in self.world.reviews):
+                continue
+            self.world.reviews.append(item)
 
     def lock_electors(self, elector_ids):
         pass  # the transaction holds the store's lock already
@@ -206,9 +244,9 @@ class MemoryStore(Store):
             if row.elector_id in out:
                 out[row.elector_id][0].append(ContactEvent(
                     row.id, row.kind, row.occurred_at, row.channel, row.meaning, row.intention, row.strength,
-                    row.supersedes_id, row.user_id))
+                    row.supersedes_id, row.user_id, row.call_back_at))
         for change, _made in self.world.changes:
-            if change.elector_id in out and change.field in ("moved", "do_not_contact"):
+            if change.elector_id in out and change.field in ("moved", "deceased", "do_not_contact"):
                 out[change.elector_id][1].append(FlagEvent(change.id, change.field, change.occurred_at))
         return out
 
@@ -220,30 +258,55 @@ class MemoryStore(Store):
 
     def entitlement(self, user_id, now):
         ent = Entitlement()
-        channels: dict[int, set[str]] = {}  # elector -> how this user reaches them
-        for a in self.world.assignments.values():
-            if user_id not in a.user_ids or not (a.starts_at <= now < a.ends_at):
-                continue
-            ent.versions[("assignment", a.id)] = a.version
-            ent.versions[("campaign", a.campaign_id)] = self.world.campaigns[a.campaign_id][1].get("version", 1)
+        current = [a for a in self.world.assignments.values() if user_id in a.user_ids and a.starts_at <= now < a.ends_at]
+        door_since: dict[int, datetime] = {}
+        phone_since: dict[int, datetime] = {}  # elector -> since when this user reaches them so
+        member_since: dict[int, tuple[datetime, str | None]] = {}
+
+        def earliest(into, key, at):
+            into[key] = min(into.get(key, at), at)
+
+        for a in current:
             for pid in a.property_ids:
                 ent.versions[("property", pid)] = self.world.properties[pid]["version"]
                 for e in self.world.electors.values():
                     if e["property_id"] == pid:
-                        channels.setdefault(e["id"], set()).add("door")
+                        earliest(door_since, e["id"], a.starts_at)
             for eid in a.elector_ids:
-                channels.setdefault(eid, set()).add("phone" if a.kind == "call" else "door")
-                pid = self.world.electors[eid]["property_id"]
-                ent.versions[("property", pid)] = self.world.properties[pid]["version"]
-        active: dict[int, list] = {}
-        for s in self.world.suppressions:
-            active.setdefault(s["elector_id"], []).append((s["kind"], s["channel"]))
-        for eid, ways in channels.items():
+                earliest(phone_since if a.kind == "call" else door_since, eid, a.starts_at)
+            for mid in a.member_ids:
+                if mid not in member_since or a.starts_at < member_since[mid][0]:
+                    member_since[mid] = (a.starts_at, a.reasons.get(mid))
+        active: dict[int, list] = self.suppressions(set(door_since) | set(phone_since))
+        for eid in set(door_since) | set(phone_since):
             elector = self.world.electors[eid]
+            ways = {way for way, since in (("door", door_since), ("phone", phone_since)) if eid in since}
             if all(suppression_applies(active.get(eid, []), way) for way in ways):
                 ent.suppressed[eid] = "erasure" if any(k == "erasure" for k, _ in active[eid]) else "do_not_contact"
             elif elector["status"] == "current":
                 ent.versions[("elector", eid)] = elector["version"] * 2 + (1 if "phone" in ways else 0)
+                pid = elector["property_id"]
+                ent.versions[("property", pid)] = self.world.properties[pid]["version"]
+                shown = views.activity(self.world.states.get(eid), door_since.get(eid), phone_since.get(eid))
+                if shown is not None:
+                    ent.derive("activity", eid, {"elector_id": eid, **shown})
+        objected = self.member_suppressions(set(member_since))
+        for mid, (since, reason) in member_since.items():
+            m = self.world.members[mid]
+            if suppression_applies(objected.get(mid, []), "phone"):
+                continue
+            calls = [ContactEvent(r.id, r.kind, r.occurred_at, r.channel, r.meaning, supersedes=r.supersedes_id,
+                                  call_back_at=r.call_back_at) for r in self.world.contacts.values() if r.member_id == mid]
+            ent.derive("member", mid, views.member(mid, m.get("first_name"), m.get("last_name"), m["phone"], reason,
+                                                   views.latest_call(calls, since)))
+        for a in current:
+            ent.derive("campaign", a.campaign_id, self.world.campaigns[a.campaign_id][1])
+            items = ([{"property_id": p} for p in a.property_ids] + [{"elector_id": e} for e in a.elector_ids]
+                     + [{"member_id": m} for m in a.member_ids])
+            ent.derive("assignment", a.id, {
+                "id": a.id, "name": a.name, "kind": a.kind, "campaign_id": a.campaign_id,
+                "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
+                "items": views.list_items(items, ent.versions)})
         return ent
 
     def holdings(self, device_id, storage_id):
@@ -267,27 +330,18 @@ class MemoryStore(Store):
     def stage(self, device_id, storage_id, entries):
         self.world.pending[(device_id, storage_id)] = list(entries)
 
-    def materialise(self, entity, ids, user_id):
-        if entity == "campaign":
-            return {i: self.world.campaigns[i][1] for i in ids}
+    def materialise(self, entity, ids, user_id, entitled):
+        if entity in ("campaign", "assignment", "activity", "member"):
+            return {i: entitled.data[(entity, i)] for i in ids}
         if entity == "property":
             return {i: {k: v for k, v in self.world.properties[i].items() if k not in ("constituency_id", "version")}
                     for i in ids}
-        if entity == "assignment":
-            out = {}
-            for i in ids:
-                a = self.world.assignments[i]
-                items = [{"property_id": p} for p in a.property_ids] + [{"elector_id": e} for e in a.elector_ids]
-                out[i] = {"id": a.id, "name": a.name, "kind": a.kind, "campaign_id": a.campaign_id,
-                          "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(), "items": items}
-            return out
         if entity == "elector":
-            ent = self.entitlement(user_id, self.now())
             out = {}
             for i in ids:
                 e = self.world.electors[i]
                 body = {k: e[k] for k in ("id", "property_id", "elector_number", "surname", "forenames", "version")}
-                if ent.versions.get(("elector", i), 0) % 2:
+                if entitled.versions.get(("elector", i), 0) % 2:
                     body["phone"] = e["phone"]
                 out[i] = body
             return out

@@ -39,7 +39,7 @@ CONTACT_TYPES = frozenset({MutationType.CONTACT, MutationType.CONTACT_CORRECTION
 CHANNELS = ("door", "phone", "other")
 # Elector fields a device may change, and flags it may raise.
 UPDATABLE_FIELDS = ("phone",)
-ELECTOR_FLAGS = ("moved", "do_not_contact")
+ELECTOR_FLAGS = ("moved", "deceased", "do_not_contact")
 MAX_NOTES = 2000
 MAX_ANSWERS = 50
 # Times a phone can plausibly claim (a dead clock shows 1970 or 1980): anything outside is refused, and
@@ -151,8 +151,21 @@ def _optional_text(errors: Errors, data: dict, name: str, max_len: int) -> None:
         errors.add(f"data.{name}", f"Must be text of at most {max_len} characters, or null.")
 
 
+def _check_person(errors: Errors, data: dict, whose: str = "An") -> None:
+    """A contact is about one elector, or (on a member call list) one member: never both, never neither."""
+    if "member_id" in data and "elector_id" not in data:
+        if not _whole(data.get("member_id")):
+            errors.add("data.member_id", f"A member id must be a whole number from 1 to {MAX_ID}.")
+        return
+    if "member_id" in data:
+        errors.add("data.member_id", "Give an elector id or a member id, not both.")
+    if not _whole(data.get("elector_id")):
+        errors.add("data.elector_id", f"{whose} elector id is required (a whole number from 1 to {MAX_ID}).")
+
+
 def _check_contact(errors: Errors, data: dict, *, correction: bool) -> None:
-    allowed = {"campaign_id", "elector_id", "channel", "outcome", "intention", "strength", "survey_answers", "notes"}
+    allowed = {"campaign_id", "elector_id", "member_id", "channel", "outcome", "intention", "strength",
+               "survey_answers", "notes", "call_back_at"}
     if correction:
         allowed.add("supersedes")
         if parse_uuid(data.get("supersedes")) is None:
@@ -161,8 +174,9 @@ def _check_contact(errors: Errors, data: dict, *, correction: bool) -> None:
         errors.add(f"data.{name}", "Unknown field.")
     if not _whole(data.get("campaign_id")):
         errors.add("data.campaign_id", f"A campaign id is required (a whole number from 1 to {MAX_ID}).")
-    if not _whole(data.get("elector_id")):
-        errors.add("data.elector_id", f"An elector id is required (a whole number from 1 to {MAX_ID}).")
+    _check_person(errors, data)
+    if data.get("call_back_at") is not None and parse_datetime(data["call_back_at"]) is None:
+        errors.add("data.call_back_at", "An ISO 8601 time with a zone, between 1900 and 2999, or null.")
     if data.get("channel") not in CHANNELS:
         errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
     if not isinstance(data.get("outcome"), str) or not data.get("outcome"):
@@ -179,14 +193,13 @@ def _check_contact(errors: Errors, data: dict, *, correction: bool) -> None:
 
 def _check_retraction(errors: Errors, data: dict) -> None:
     # A retraction names its elector and campaign itself: it may arrive before the record it withdraws.
-    for name in sorted(set(data) - {"supersedes", "campaign_id", "elector_id", "channel", "reason"}):
+    for name in sorted(set(data) - {"supersedes", "campaign_id", "elector_id", "member_id", "channel", "reason"}):
         errors.add(f"data.{name}", "Unknown field.")
     if parse_uuid(data.get("supersedes")) is None:
         errors.add("data.supersedes", "The id of the contact being retracted is required.")
     if not _whole(data.get("campaign_id")):
         errors.add("data.campaign_id", f"The campaign of the contact being retracted is required (a whole number from 1 to {MAX_ID}).")
-    if not _whole(data.get("elector_id")):
-        errors.add("data.elector_id", f"The elector of the contact being retracted is required (a whole number from 1 to {MAX_ID}).")
+    _check_person(errors, data, whose="The retracted contact's")
     if data.get("channel") not in CHANNELS:
         errors.add("data.channel", f"Must be one of {', '.join(CHANNELS)}.")
     _optional_text(errors, data, "reason", 400)

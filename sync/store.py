@@ -6,7 +6,9 @@ One contract suite (tests/sync/contract.py) runs the engine against every implem
 """
 from __future__ import annotations
 
+import json
 import uuid
+import zlib
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -91,6 +93,14 @@ class ElectorInfo:
 
 
 @dataclass(frozen=True)
+class MemberInfo:
+    """A party member on a call list (a welcome call): contacts may be about them instead of an elector."""
+
+    id: int
+    constituency_id: int
+
+
+@dataclass(frozen=True)
 class ContactRow:
     """A contact record to store: the device's content plus the server's times and flags."""
 
@@ -98,7 +108,7 @@ class ContactRow:
     kind: str
     campaign_id: int
     constituency_id: int
-    elector_id: int
+    elector_id: int | None  # exactly one of elector_id and member_id
     channel: str
     outcome: str | None
     intention: str | None
@@ -114,6 +124,8 @@ class ContactRow:
     device_id: uuid.UUID
     content_hash: str
     meaning: str | None = None  # not stored: resolved from the campaign for the fold
+    member_id: int | None = None
+    call_back_at: datetime | None = None  # asked for by the elector or member (outcome call_back)
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,20 @@ class Entitlement:
 
     versions: dict[tuple[str, int], int] = field(default_factory=dict)  # (entity, id) -> version
     suppressed: dict[int, str] = field(default_factory=dict)  # elector id -> kind, for delete reasons
+    # The data of entities that exist only as a view for this user (activity, member), computed with
+    # the entitlement; their version is content_version(data).
+    data: dict[tuple[str, int], dict] = field(default_factory=dict)
+
+    def derive(self, entity: str, entity_id: int, data: dict) -> None:
+        """Add an entity whose version is its content."""
+        self.versions[(entity, entity_id)] = content_version(data)
+        self.data[(entity, entity_id)] = data
+
+
+def content_version(data) -> int:
+    """A version that changes whenever ``data`` does: a 31-bit digest of its canonical JSON."""
+    encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return zlib.crc32(encoded) & 0x7FFFFFFF
 
 
 class Store(ABC):
@@ -204,8 +230,20 @@ class Store(ABC):
         """Active suppressions by elector: (kind, channel) pairs."""
 
     @abstractmethod
-    def contact_electors(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
-        """The elector of each stored contact record, for corrections and retractions."""
+    def members(self, ids: set[int]) -> dict[int, MemberInfo]: ...
+
+    @abstractmethod
+    def writable_members(self, user_id: int, member_ids: set[int], at: datetime, grace: timedelta) -> set[int]:
+        """Those of ``member_ids`` on the user's call lists at ``at`` (as ``writable_electors``)."""
+
+    @abstractmethod
+    def member_suppressions(self, member_ids: set[int]) -> dict[int, list[tuple[str, str]]]:
+        """Active suppressions by member: (kind, channel) pairs."""
+
+    @abstractmethod
+    def contact_people(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, int]]:
+        """Whom each stored contact record is about, ("elector" or "member", id), for corrections and
+        retractions."""
 
     @abstractmethod
     def insert_contacts(self, rows: list[ContactRow]) -> None: ...
@@ -219,11 +257,15 @@ class Store(ABC):
         """Record the change; for a shared field, set it and bump the elector's version (returned)."""
 
     @abstractmethod
-    def suppress(self, elector_id: int, constituency_id: int, reason: str, user_id: int) -> None:
-        """A do-not-contact from the doorstep, which every device must honour."""
+    def suppress(self, elector_id: int | None, constituency_id: int, reason: str, user_id: int,
+                 member_id: int | None = None) -> None:
+        """A do-not-contact from the doorstep or the phone, which every device must honour. Nothing is added
+        when the person already has an active all-channel objection (one tap never makes two)."""
 
     @abstractmethod
-    def add_review_items(self, items: list[ReviewRequest]) -> None: ...
+    def add_review_items(self, items: list[ReviewRequest]) -> None:
+        """Add to the review queue; a presence report (moved, deceased) about an elector who already has an
+        open one of that kind is not added again."""
 
     # -- reconciliation ---------------------------------------------------------------------------
     @abstractmethod
@@ -268,5 +310,6 @@ class Store(ABC):
         """Record a page as pending: (entity, id, version), version None for a delete."""
 
     @abstractmethod
-    def materialise(self, entity: str, ids: list[int], user_id: int) -> dict[int, dict]:
-        """The data a device needs for each entity: the least personal data that does the job."""
+    def materialise(self, entity: str, ids: list[int], user_id: int, entitled: Entitlement) -> dict[int, dict]:
+        """The data a device needs for each entity: the least personal data that does the job. A list's
+        items name only the people in ``entitled`` (never someone who has objected)."""

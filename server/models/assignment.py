@@ -59,6 +59,8 @@ class AssignmentItem(db.Model):
     elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     position: Mapped[int] = mapped_column(default=0)
+    # Why a member is being called ("Welcome call: joined 3 Nov"); shown to the caller with their name.
+    reason: Mapped[str | None] = mapped_column(String(160))
 
     assignment: Mapped[Assignment] = relationship(back_populates="items")
 

@@ -64,8 +64,10 @@ class ContactRecord(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"))
-    # Null when an imported row could not be matched to an elector (it waits in review).
+    # Null when an imported row could not be matched to an elector (it waits in review), and for a call
+    # to a member on a member call list (a welcome call), who is named by member_id instead.
     elector_id: Mapped[int | None] = mapped_column(ForeignKey("elector.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind, 16), default=RecordKind.RECORD)
     supersedes_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # no FK: a correction may arrive first
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))
@@ -74,6 +76,8 @@ class ContactRecord(db.Model):
     strength: Mapped[str | None] = mapped_column(String(32))
     survey_answers: Mapped[dict] = mapped_column(default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
+    # When the person asked to be called back (outcome meaning call_back): data, not a note.
+    call_back_at: Mapped[datetime | None] = mapped_column()
     # When it happened, corrected for the device's clock error; the device's own claim, kept as data;
     # and the server's time of arrival. Ordering decisions use occurred_at, never the raw claim.
     occurred_at: Mapped[datetime] = mapped_column()

@@ -94,6 +94,13 @@ class ElectorState(db.Model):
     contacts: Mapped[dict] = mapped_column(default=dict)  # by channel
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     presence: Mapped[str] = mapped_column(String(16), default="unknown")
+    # The latest effective door knock and call (their outcome's meaning), and a call-back asked for: what
+    # the other volunteers on the same list are shown (sync.views.activity).
+    last_door_at: Mapped[datetime | None] = mapped_column()
+    last_door_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_call_at: Mapped[datetime | None] = mapped_column()
+    last_call_outcome: Mapped[str | None] = mapped_column(String(32))
+    call_back_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -791,7 +791,8 @@ class _Builder:
     # ---- lists handed out now ---------------------------------------------------------------------
 
     def _assignments(self) -> None:
-        """The canvasser's walk list and the phone banker's call list, current from yesterday for two weeks."""
+        """The canvasser's walk list, and the phone banker's call list and welcome calls to new members, current
+        from yesterday for two weeks."""
         clp = self.clps[0]
         starts, ends = self.now - timedelta(days=1), self.now + timedelta(days=14)
         walk_props: list[_Property] = []
@@ -806,10 +807,19 @@ class _Builder:
         callees = [e for e in clp.electors() if e.phone and e.current and e.id not in self.final and e.id not in suppressed]
         callees = callees[:100]
         walk_name = f"{self.walk_district.code} {self.walk_district.name}: " + ", ".join(streets)
+        # New members who agreed to be phoned, newest first: the membership secretary's welcome calls.
+        newcomers = db.session.execute(
+            select(Member.id, Member.joined_on).where(
+                Member.constituency_id == clp.id, Member.phone.is_not(None), Member.consent_phone.is_(True),
+                Member.joined_on >= self.now.date() - timedelta(days=NEW_MEMBER_DAYS))
+            .order_by(Member.joined_on.desc(), Member.id).limit(15)).all()
         lists = [
             (AssignmentKind.WALK, walk_name[:160], Role.CANVASSER, [{"property_id": p.id} for p in walk_props]),
             (AssignmentKind.CALL, f"Phone bank: {clp.name}, weekday evenings", Role.PHONE_BANKER,
              [{"elector_id": e.id} for e in callees]),
+            (AssignmentKind.CALL, f"Welcome calls: new members in {clp.name}", Role.PHONE_BANKER,
+             [{"member_id": m.id, "reason": f"Welcome call: joined {m.joined_on.day} {m.joined_on:%b}"}
+              for m in newcomers]),
         ]
         ids = _insert(Assignment, [
             {"campaign_id": self.campaign_id, "constituency_id": clp.id, "kind": kind, "name": name,
@@ -821,13 +831,14 @@ class _Builder:
         for assignment_id, (_kind, _name, role, targets) in zip(ids, lists):
             for position, target in enumerate(targets, 1):
                 items.append({"assignment_id": assignment_id, "property_id": None, "elector_id": None,
-                              "member_id": None, "position": position, **target})
+                              "member_id": None, "reason": None, "position": position, **target})
             holders.append({"assignment_id": assignment_id, "user_id": self.user_ids[role], "assigned_at": starts})
         _insert(AssignmentItem, items)
         _insert(AssignmentUser, holders)
         self.counts["assignments"] = len(ids)
         self.counts["walk_list_properties"] = len(walk_props)
         self.counts["call_list_electors"] = len(callees)
+        self.counts["welcome_call_members"] = len(newcomers)
 
 
 # --------------------------------------------------------------------------------------------------

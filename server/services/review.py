@@ -26,6 +26,9 @@ CHOICES = {
     "field_conflict": {"first", "second", "value"},
     "new_elector": {"accept", "dismiss"},
     "held_delivery": {"accept", "reject"},
+    # A volunteer reported the elector moved away or deceased: confirmed or dismissed (the next register
+    # edition is what removes them).
+    "presence_report": {"accept", "dismiss"},
 }
 # What stays of a held record once it is decided: enough to audit the decision, nothing more personal.
 KEPT_WHEN_DECIDED = ("elector_id", "property_id", "campaign_id", "channel")

@@ -29,6 +29,7 @@ from server.models import (
     ElectorState,
     ElectorStatus,
     ElectorUpdate,
+    Member,
     Property,
     ReconcileQueue,
     RecordSource,
@@ -42,9 +43,19 @@ from server.orm import utcnow
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
-from sync.store import CampaignInfo, DataRefused, ElectorInfo, Entitlement, Receipt, StorageState, Store
+from sync import views
+from sync.store import (
+    CampaignInfo,
+    DataRefused,
+    ElectorInfo,
+    Entitlement,
+    MemberInfo,
+    Receipt,
+    StorageState,
+    Store,
+)
 
-FLAGS = ("moved", "do_not_contact")
+FLAGS = ("moved", "deceased", "do_not_contact")
 # Materialised data must match the versions just read from the database, not rows the session
 # happened to load earlier (a CLI command or job may serve several syncs in one session).
 FRESH = {"populate_existing": True}
@@ -202,11 +213,32 @@ class SqlStore(Store):
             found.setdefault(elector_id, []).append((kind.value, channel.value))
         return found
 
-    def contact_electors(self, ids):
+    def members(self, ids):
         if not ids:
             return {}
-        return dict(self.session.execute(select(ContactRecord.id, ContactRecord.elector_id)
-                                         .where(ContactRecord.id.in_(ids))).all())
+        rows = self.session.execute(select(Member.id, Member.constituency_id).where(Member.id.in_(ids)))
+        return {r.id: MemberInfo(r.id, r.constituency_id) for r in rows}
+
+    def writable_members(self, user_id, member_ids, at, grace):
+        return set(self.session.scalars(select(AssignmentItem.member_id).where(
+            AssignmentItem.assignment_id.in_(self._lists(user_id, at, grace)), AssignmentItem.member_id.in_(member_ids))))
+
+    def member_suppressions(self, member_ids):
+        if not member_ids:
+            return {}
+        found: dict[int, list] = {}
+        for member_id, kind, channel in self.session.execute(
+                select(Suppression.member_id, Suppression.kind, Suppression.channel)
+                .where(Suppression.member_id.in_(member_ids), Suppression.lifted_at.is_(None))):
+            found.setdefault(member_id, []).append((kind.value, channel.value))
+        return found
+
+    def contact_people(self, ids):
+        if not ids:
+            return {}
+        return {r.id: ("member", r.member_id) if r.member_id is not None else ("elector", r.elector_id)
+                for r in self.session.execute(select(ContactRecord.id, ContactRecord.elector_id, ContactRecord.member_id)
+                                              .where(ContactRecord.id.in_(ids)))}
 
     def chain_links(self, elector_ids):
         if not elector_ids:
@@ -222,7 +254,8 @@ class SqlStore(Store):
     def insert_contacts(self, rows):
         values = [{
             "id": r.id, "kind": r.kind, "campaign_id": r.campaign_id, "constituency_id": r.constituency_id,
-            "elector_id": r.elector_id, "channel": r.channel, "outcome": r.outcome, "intention": r.intention,
+            "elector_id": r.elector_id, "member_id": r.member_id, "call_back_at": r.call_back_at,
+            "channel": r.channel, "outcome": r.outcome, "intention": r.intention,
             "strength": r.strength, "survey_answers": r.survey_answers, "notes": r.notes,
             "supersedes_id": r.supersedes_id, "occurred_at": r.occurred_at,
             "device_occurred_at": r.device_occurred_at, "clock_flags": list(r.clock_flags),
@@ -255,15 +288,27 @@ class SqlStore(Store):
         self.session.flush()
         return version
 
-    def suppress(self, elector_id, constituency_id, reason, user_id):
+    def suppress(self, elector_id, constituency_id, reason, user_id, member_id=None):
+        subject = Suppression.member_id == member_id if member_id is not None else Suppression.elector_id == elector_id
+        already = self.session.scalar(select(Suppression.id).where(
+            subject, Suppression.lifted_at.is_(None),
+            or_(Suppression.kind == SuppressionKind.ERASURE, Suppression.channel == SuppressionChannel.ALL)).limit(1))
+        if already is not None:  # the person's elector row is locked, so no other push can be adding one
+            return
         self.session.add(Suppression(
-            constituency_id=constituency_id, elector_id=elector_id, kind=SuppressionKind.DO_NOT_CONTACT,
-            channel=SuppressionChannel.ALL, reason=reason, source="canvass", created_by_id=user_id))
+            constituency_id=constituency_id, elector_id=elector_id, member_id=member_id,
+            kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel.ALL, reason=reason, source="canvass",
+            created_by_id=user_id))
         self.session.flush()
 
     def add_review_items(self, items):
-        self.session.add_all([ReviewItem(constituency_id=i.constituency_id, kind=i.kind, elector_id=i.elector_id,
-                                         data=i.data, created_at=self.now()) for i in items])
+        for i in items:
+            if i.kind == "presence_report" and self.session.scalar(select(ReviewItem.id).where(
+                    ReviewItem.kind == i.kind, ReviewItem.elector_id == i.elector_id, ReviewItem.status == "open",
+                    ReviewItem.data["flag"].as_string() == i.data["flag"]).limit(1)) is not None:
+                continue
+            self.session.add(ReviewItem(constituency_id=i.constituency_id, kind=i.kind, elector_id=i.elector_id,
+                                        data=i.data, created_at=self.now()))
         self.session.flush()
 
     # -- reconciliation ---------------------------------------------------------------------------
@@ -278,18 +323,16 @@ class SqlStore(Store):
         out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}
         if not elector_ids:
             return out
-        meaning = (select(CampaignCode.meaning).where(
-            CampaignCode.campaign_id == ContactRecord.campaign_id, CampaignCode.code_set == CodeSet.OUTCOME,
-            CampaignCode.code == ContactRecord.outcome).correlate(ContactRecord).scalar_subquery())
+        meaning = self._meaning()
         rows = self.session.execute(select(
             ContactRecord.id, ContactRecord.elector_id, ContactRecord.kind, ContactRecord.occurred_at,
             ContactRecord.channel, meaning.label("meaning"), ContactRecord.intention, ContactRecord.strength,
-            ContactRecord.supersedes_id, ContactRecord.user_id,
+            ContactRecord.supersedes_id, ContactRecord.user_id, ContactRecord.call_back_at,
         ).where(ContactRecord.elector_id.in_(elector_ids)))
         for r in rows:
             out[r.elector_id][0].append(ContactEvent(
                 r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
-                r.intention, r.strength, r.supersedes_id, r.user_id))
+                r.intention, r.strength, r.supersedes_id, r.user_id, r.call_back_at))
         for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
                                              ElectorUpdate.occurred_at)
                                       .where(ElectorUpdate.elector_id.in_(elector_ids),
@@ -304,7 +347,9 @@ class SqlStore(Store):
         values = [{"elector_id": eid, "intention": s.intention, "strength": s.strength,
                    "intention_at": s.intention_at, "last_contact_at": s.last_contact_at,
                    "last_spoke_at": s.last_spoke_at, "contacts": s.contacts, "do_not_contact": s.do_not_contact,
-                   "presence": s.presence, "updated_at": now} for eid, s in sorted(states.items())]
+                   "presence": s.presence, "last_door_at": s.last_door_at, "last_door_outcome": s.last_door_outcome,
+                   "last_call_at": s.last_call_at, "last_call_outcome": s.last_call_outcome,
+                   "call_back_at": s.call_back_at, "updated_at": now} for eid, s in sorted(states.items())]
         stmt = self._insert(ElectorState)
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=["elector_id"],
@@ -322,52 +367,47 @@ class SqlStore(Store):
         if row is None:
             return None
         return FoldedState(row.intention, row.strength, row.intention_at, row.last_contact_at, row.last_spoke_at,
-                           dict(row.contacts), row.do_not_contact, row.presence)
+                           dict(row.contacts), row.do_not_contact, row.presence, row.last_door_at,
+                           row.last_door_outcome, row.last_call_at, row.last_call_outcome, row.call_back_at)
 
     # -- pull -------------------------------------------------------------------------------------
     def _active_assignments(self, user_id, now):
         return (select(Assignment.id).join(AssignmentUser, AssignmentUser.assignment_id == Assignment.id)
                 .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= now, Assignment.ends_at > now))
 
-    def _listed_electors(self, user_id, now, kind: AssignmentKind):
-        return (select(AssignmentItem.elector_id).join(Assignment, Assignment.id == AssignmentItem.assignment_id)
-                .where(AssignmentItem.assignment_id.in_(self._active_assignments(user_id, now)),
-                       Assignment.kind == kind, AssignmentItem.elector_id.is_not(None)))
-
-    def _call_electors(self, user_id, now):
-        return self._listed_electors(user_id, now, AssignmentKind.CALL)
-
     def entitlement(self, user_id, now):
         ent = Entitlement()
-        active = self._active_assignments(user_id, now)
-        for a_id, a_version, c_id, c_version in self.session.execute(
-                select(Assignment.id, Assignment.version, Campaign.id, Campaign.version)
-                .join(Campaign, Campaign.id == Assignment.campaign_id).where(Assignment.id.in_(active))):
-            ent.versions[("assignment", a_id)] = a_version
-            ent.versions[("campaign", c_id)] = c_version
-        walked = select(AssignmentItem.property_id).where(AssignmentItem.assignment_id.in_(active),
-                                                          AssignmentItem.property_id.is_not(None))
-        called = set(self.session.scalars(self._call_electors(user_id, now)))
-        listed_on_walks = set(self.session.scalars(self._listed_electors(user_id, now, AssignmentKind.WALK)))
-        reachable = or_(Elector.property_id.in_(walked), Elector.id.in_(select(AssignmentItem.elector_id).where(
-            AssignmentItem.assignment_id.in_(active), AssignmentItem.elector_id.is_not(None))))
+        assignments = list(self.session.scalars(
+            select(Assignment).where(Assignment.id.in_(self._active_assignments(user_id, now)))
+            .options(selectinload(Assignment.items)), execution_options=FRESH))
+        # How the user reaches each person, and since when (the earliest start of the lists doing so).
+        walked: dict[int, datetime] = {}  # property -> since
+        door_since: dict[int, datetime] = {}
+        phone_since: dict[int, datetime] = {}  # elector -> since
+        member_since: dict[int, tuple[datetime, str | None]] = {}  # member -> (since, why they are called)
+
+        def earliest(into, key, at):
+            into[key] = min(into.get(key, at), at)
+
+        for a in assignments:
+            for item in a.items:
+                if item.property_id is not None:
+                    earliest(walked, item.property_id, a.starts_at)
+                if item.elector_id is not None:
+                    earliest(phone_since if a.kind == AssignmentKind.CALL else door_since, item.elector_id, a.starts_at)
+                if item.member_id is not None and (item.member_id not in member_since
+                                                   or a.starts_at < member_since[item.member_id][0]):
+                    member_since[item.member_id] = (a.starts_at, item.reason)
+        reachable = or_(Elector.property_id.in_(walked), Elector.id.in_(set(door_since) | set(phone_since)))
         electors = self.session.execute(
             select(Elector.id, Elector.version, Elector.status, Elector.property_id).where(reachable)).all()
-        suppressions: dict[int, list] = {}
-        for elector_id, kind, channel in self.session.execute(
-                select(Suppression.elector_id, Suppression.kind, Suppression.channel)
-                .where(Suppression.lifted_at.is_(None), Suppression.elector_id.in_(select(Elector.id).where(reachable)))):
-            suppressions.setdefault(elector_id, []).append((kind.value, channel.value))
-        walked_ids = set(self.session.scalars(walked))
-        property_ids = set(walked_ids)
         for e in electors:
-            ways = set()
-            if e.property_id in walked_ids:
-                ways.add("door")
-            if e.id in listed_on_walks:
-                ways.add("door")
-            if e.id in called:
-                ways.add("phone")
+            if e.property_id in walked:
+                earliest(door_since, e.id, walked[e.property_id])
+        suppressions = self.suppressions({e.id for e in electors})
+        property_ids = set(walked)
+        for e in electors:
+            ways = {way for way, since in (("door", door_since), ("phone", phone_since)) if e.id in since}
             active_here = suppressions.get(e.id, [])
             if all(suppression_applies(active_here, way) for way in ways):
                 ent.suppressed[e.id] = "erasure" if any(k == "erasure" for k, _ in active_here) else "do_not_contact"
@@ -377,7 +417,52 @@ class SqlStore(Store):
         for p_id, p_version in self.session.execute(select(Property.id, Property.version)
                                                     .where(Property.id.in_(property_ids))):
             ent.versions[("property", p_id)] = p_version
+        held = [eid for (entity, eid) in ent.versions if entity == "elector"]
+        for state in self.session.scalars(select(ElectorState).where(
+                ElectorState.elector_id.in_(held),
+                or_(ElectorState.last_door_at.is_not(None), ElectorState.last_call_at.is_not(None))),
+                execution_options=FRESH):
+            shown = views.activity(state, door_since.get(state.elector_id), phone_since.get(state.elector_id))
+            if shown is not None:
+                ent.derive("activity", state.elector_id, {"elector_id": state.elector_id, **shown})
+        self._entitle_members(ent, member_since)
+        # Lists and campaigns last: a list names only the people the user may hold, and both carry their
+        # content's version, so any change to them reaches the phones.
+        campaign_ids = {a.campaign_id for a in assignments}
+        for c in self.session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)).options(
+                selectinload(Campaign.codes), selectinload(Campaign.questions)), execution_options=FRESH):
+            ent.derive("campaign", c.id, campaign_for_device(c))
+        for a in assignments:
+            ent.derive("assignment", a.id, assignment_for_device(a, ent.versions))
         return ent
+
+    def _entitle_members(self, ent: Entitlement, member_since: dict) -> None:
+        """Members on the user's call lists (not those who objected), with the latest call to each."""
+        if not member_since:
+            return
+        objected = self.member_suppressions(set(member_since))
+        members = [m for m in self.session.scalars(select(Member).where(Member.id.in_(member_since)),
+                                                   execution_options=FRESH)
+                   if not suppression_applies(objected.get(m.id, []), "phone")]
+        calls: dict[int, list] = {}
+        for r in self.session.execute(select(
+                ContactRecord.id, ContactRecord.member_id, ContactRecord.kind, ContactRecord.occurred_at,
+                ContactRecord.channel, self._meaning().label("meaning"), ContactRecord.supersedes_id,
+                ContactRecord.call_back_at).where(ContactRecord.member_id.in_([m.id for m in members]))):
+            calls.setdefault(r.member_id, []).append(ContactEvent(
+                r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
+                supersedes=r.supersedes_id, call_back_at=r.call_back_at))
+        for m in members:
+            since, reason = member_since[m.id]
+            ent.derive("member", m.id, views.member(m.id, m.first_name, m.last_name, m.phone, reason,
+                                                    views.latest_call(calls.get(m.id, []), since)))
+
+    @staticmethod
+    def _meaning():
+        """The meaning of a contact record's outcome, from its campaign's code set."""
+        return (select(CampaignCode.meaning).where(
+            CampaignCode.campaign_id == ContactRecord.campaign_id, CampaignCode.code_set == CodeSet.OUTCOME,
+            CampaignCode.code == ContactRecord.outcome).correlate(ContactRecord).scalar_subquery())
 
     def holdings(self, device_id, storage_id):
         rows = self.session.execute(select(DeviceHolding.entity, DeviceHolding.entity_id, DeviceHolding.version)
@@ -416,38 +501,35 @@ class SqlStore(Store):
     def stage(self, device_id, storage_id, entries):
         self._upsert_storage(device_id, storage_id, {"pending": [list(e) for e in entries]})
 
-    def materialise(self, entity, ids, user_id):
-        if entity == "campaign":
-            rows = self.session.scalars(select(Campaign).where(Campaign.id.in_(ids)).options(
-                selectinload(Campaign.codes), selectinload(Campaign.questions)), execution_options=FRESH)
-            return {c.id: campaign_for_device(c) for c in rows}
-        if entity == "assignment":
-            rows = self.session.scalars(select(Assignment).where(Assignment.id.in_(ids))
-                                        .options(selectinload(Assignment.items)), execution_options=FRESH)
-            return {a.id: {
-                "id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
-                "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
-                "items": [{k: v for k, v in (("property_id", i.property_id), ("elector_id", i.elector_id),
-                                             ("position", i.position)) if v is not None} for i in a.items],
-            } for a in rows}
+    def materialise(self, entity, ids, user_id, entitled):
+        if entity in ("campaign", "assignment", "activity", "member"):  # computed with the entitlement
+            return {i: entitled.data[(entity, i)] for i in ids}
         if entity == "property":
             rows = self.session.scalars(select(Property).where(Property.id.in_(ids)), execution_options=FRESH)
             return {p.id: {"id": p.id, "address_lines": p.address_lines, "postcode": p.postcode, "street": p.street,
                            "house_number": p.house_number, "building": p.building, "flat": p.flat,
                            "sort_key": p.sort_key, "polling_district_id": p.polling_district_id} for p in rows}
         if entity == "elector":
-            called = set(self.session.scalars(self._call_electors(user_id, self.now())
-                                              .where(AssignmentItem.elector_id.in_(ids))))
             rows = self.session.scalars(select(Elector).where(Elector.id.in_(ids)), execution_options=FRESH)
             out = {}
             for e in rows:
                 body = {"id": e.id, "property_id": e.property_id, "elector_number": e.elector_number,
                         "surname": e.surname, "forenames": e.forenames, "version": e.version}
-                if e.id in called:  # phone numbers only where the volunteer is to call
+                if entitled.versions.get(("elector", e.id), 0) % 2:  # a phone number only where they are to call
                     body["phone"] = e.phone
                 out[e.id] = body
             return out
         raise ValueError(f"unknown entity {entity!r}")
+
+
+def assignment_for_device(a: Assignment, entitled_versions: dict) -> dict:
+    """A walk or call list as a phone holds it: its items name only the people the user may hold."""
+    items = [{k: v for k, v in (("property_id", i.property_id), ("elector_id", i.elector_id),
+                                ("member_id", i.member_id), ("position", i.position)) if v is not None}
+             for i in a.items]
+    return {"id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
+            "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
+            "items": views.list_items(items, entitled_versions)}
 
 
 def campaign_for_device(c: Campaign) -> dict:

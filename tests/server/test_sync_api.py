@@ -209,3 +209,20 @@ def test_the_openapi_document_describes_the_sync_protocol(client):
     assert "requestBody" in push
     assert {p["name"] for p in spec["paths"]["/api/v1/sync/pull"]["get"]["parameters"]} >= {"storage_id", "cursor"}
 
+
+
+def test_a_clp_admin_confirms_or_dismisses_a_report_that_someone_moved_away(client, world):
+    canvasser = HttpPhone(client, Role.CANVASSER)
+    ava, ben = world.home.electors[:2]
+    canvasser.push([canvasser.update(ava, {"moved": True}), canvasser.update(ben, {"deceased": True})])
+    admin = login(client, Role.CLP_ADMIN)
+    queue = client.get("/api/v1/review-items?kind=presence_report", headers=bearer(admin)).get_json()
+    reports = {item["elector_id"]: item for item in queue["items"]}
+    assert {e: r["data"]["flag"] for e, r in reports.items()} == {ava.id: "moved", ben.id: "deceased"}
+    wrong = client.post(f"/api/v1/review-items/{reports[ava.id]['id']}/resolve", json={"choice": "first"},
+                        headers=bearer(admin))
+    assert _error(wrong, 422, "validation_failed")["details"]["choice"]
+    for elector, choice in ((ava, "accept"), (ben, "dismiss")):
+        done = client.post(f"/api/v1/review-items/{reports[elector.id]['id']}/resolve", json={"choice": choice},
+                           headers=bearer(admin))
+        assert done.status_code == 200 and done.get_json()["resolution"]["choice"] == choice

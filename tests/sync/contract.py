@@ -359,8 +359,97 @@ class ContractStories:
     def test_a_phone_never_gets_its_own_records_back_as_new_data(self, harness, street):
         phone = phone_for(harness, street["canvasser"])
         phone.sync_down()
-        phone.push([phone.contact(e, street["campaign"], "NH") for e in street["electors"]])
+        phone.push([phone.contact(e, street["campaign"], "SPOKE", "LAB", notes="Keen on buses")
+                    for e in street["electors"]])
+        changes = phone.pull()["changes"]
+        # Only what the team shares comes back (who was knocked, when, what kind of outcome), never a record.
+        assert {c["entity"] for c in changes} == {"activity"}
+        assert all(set(c["data"]) == {"elector_id", "door", "phone"} for c in changes)
+        assert all(c["data"]["door"]["outcome"] == "spoke" and c["data"]["phone"] is None for c in changes)
+        assert "LAB" not in str(changes) and "buses" not in str(changes)
         assert phone.pull()["changes"] == []
+
+    # ------------------------------------------------------------------------------------ team work
+    def test_every_phone_on_a_list_learns_which_doors_anyone_knocked_and_how_it_went(self, harness, street):
+        colleague = harness.user(street["clp"])
+        harness.assign(street["campaign"], "walk", [colleague], properties=street["props"])
+        first, second = phone_for(harness, street["canvasser"]), phone_for(harness, colleague)
+        first.sync_down()
+        second.sync_down()
+        ava, sam, cara = street["electors"][0], street["electors"][1], street["electors"][2]
+        first.push([first.contact(ava, street["campaign"], "NH"), first.contact(sam, street["campaign"], "REF"),
+                    first.contact(cara, street["campaign"], "SPOKE", "LAB")])
+        second.pull()
+        seen = {eid: data["door"]["outcome"] for (entity, eid), data in second.local.items() if entity == "activity"}
+        assert seen == {ava: "not_home", sam: "refused", cara: "spoke"}
+
+    def test_an_undone_knock_leaves_the_team_view_and_a_call_back_time_is_shared(self, harness, street):
+        colleague = harness.user(street["clp"])
+        caller = harness.user(street["clp"])
+        target = street["electors"][0]
+        harness.assign(street["campaign"], "call", [street["canvasser"], caller], electors=[target])
+        first, second = phone_for(harness, street["canvasser"]), phone_for(harness, caller)
+        at = harness.clock() + timedelta(days=1)
+        call = first.contact(target, street["campaign"], "CB", channel="phone")
+        call["data"]["call_back_at"] = at.isoformat()
+        assert first.push([call]) == ["applied"]
+        second.sync_down()
+        shown = second.local[("activity", target)]["phone"]
+        assert shown["outcome"] == "call_back" and shown["call_back_at"] == at.isoformat()
+        undo = first.mutation("contact_retraction", {"supersedes": call["id"], "campaign_id": street["campaign"],
+                                                     "elector_id": target, "channel": "phone"})
+        assert first.push([undo]) == ["applied"]
+        second.pull()
+        assert ("activity", target) not in second.local
+        assert colleague  # a colleague without the call list is shown nothing of it
+
+    def test_one_do_not_contact_tap_stores_one_suppression(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        target = street["electors"][0]
+        contact = phone.contact(target, street["campaign"], "DNC")
+        flag = phone.mutation("elector_update", {"elector_id": target, "changes": {"do_not_contact": True}})
+        assert phone.push([contact, flag]) == ["applied", "applied"]
+        assert harness.suppression_count(target) == 1
+        assert phone.push([phone.mutation("elector_update", {"elector_id": target,
+                                                             "changes": {"do_not_contact": True}})]) == ["suppressed"]
+        assert harness.suppression_count(target) == 1
+
+    def test_a_welcome_call_list_of_members_carries_only_name_phone_and_why(self, harness, street):
+        caller, colleague = harness.user(street["clp"]), harness.user(street["clp"])
+        priya = harness.member(street["clp"], "Priya", "Shah", phone="07700900456")
+        tom = harness.member(street["clp"], "Tom", "Reed", phone="07700900789")
+        stranger = harness.member(harness.clp(), "Far", "Away", phone="07700900000")
+        reasons = {priya: "Welcome call: joined 3 Nov", tom: "Welcome call: joined 5 Nov"}
+        harness.assign(street["campaign"], "call", [caller, colleague], members=reasons)
+        phone, other = phone_for(harness, caller), phone_for(harness, colleague)
+        phone.sync_down()
+        assert phone.local[("member", priya)] == {"id": priya, "first_name": "Priya", "last_name": "Shah",
+                                                  "phone": "07700900456", "reason": "Welcome call: joined 3 Nov",
+                                                  "called": None}
+        call = phone.mutation("contact", {"campaign_id": street["campaign"], "member_id": priya, "channel": "phone",
+                                          "outcome": "SPOKE"})
+        objection = phone.mutation("contact", {"campaign_id": street["campaign"], "member_id": tom,
+                                               "channel": "phone", "outcome": "DNC"})
+        elsewhere = phone.mutation("contact", {"campaign_id": street["campaign"], "member_id": stranger,
+                                               "channel": "phone", "outcome": "SPOKE"})
+        assert phone.push([call, objection, elsewhere]) == ["applied", "applied", "forbidden"]
+        other.sync_down()
+        assert other.local[("member", priya)]["called"]["outcome"] == "spoke", "the team sees who was called"
+        assert ("member", tom) not in other.local, "someone who objected leaves every phone"
+        assert [i.get("member_id") for i in other.local[("assignment", next(
+            i for e, i in other.local if e == "assignment"))]["items"]] == [priya]
+        again = phone.mutation("contact", {"campaign_id": street["campaign"], "member_id": tom, "channel": "phone",
+                                           "outcome": "SPOKE"})
+        assert phone.push([again]) == ["suppressed"]
+
+    def test_moved_and_deceased_reports_wait_for_a_clp_admin_once_each(self, harness, street):
+        phone = phone_for(harness, street["canvasser"])
+        ava, sam = street["electors"][0], street["electors"][1]
+        phone.push([phone.contact(ava, street["campaign"], "MOVED"),
+                    phone.mutation("elector_update", {"elector_id": ava, "changes": {"moved": True}}),
+                    phone.mutation("elector_update", {"elector_id": sam, "changes": {"deceased": True}})])
+        assert sorted(harness.reviews()) == [("presence_report", ava), ("presence_report", sam)]
+        assert harness.state(sam).presence == "deceased" and harness.state(ava).presence == "moved"
 
     def test_a_do_not_contact_outcome_on_the_doorstep_suppresses_the_elector_everywhere(self, harness, street):
         colleague = harness.user(street["clp"])

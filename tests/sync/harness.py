@@ -26,6 +26,7 @@ OUTCOMES = {  # code -> (meaning, channels)
     "MOVED": ("moved", ("door", "phone")),
     "DEC": ("deceased", ("door", "phone")),
     "DNC": ("do_not_contact", ("door", "phone")),
+    "CB": ("call_back", ("door", "phone")),
 }
 INTENTIONS = ("LAB", "CON", "LD", "GRN", "UND")
 STRENGTHS = ("1", "2", "3")
@@ -75,7 +76,12 @@ class Harness(ABC):
 
     @abstractmethod
     def assign(self, campaign: int, kind: str, users: list[int], properties=(), electors=(),
-               starts: datetime | None = None, ends: datetime | None = None) -> int: ...
+               starts: datetime | None = None, ends: datetime | None = None,
+               members: dict[int, str] | None = None) -> int:
+        """A list; ``members`` maps member ids to why each is called (a call list of members)."""
+
+    @abstractmethod
+    def member(self, clp: int, first_name: str, last_name: str, phone: str | None = None) -> int: ...
 
     @abstractmethod
     def suppress(self, elector: int, kind: str = "do_not_contact") -> None: ...
@@ -107,6 +113,10 @@ class Harness(ABC):
 
     @abstractmethod
     def phone_of(self, elector: int) -> str | None: ...
+
+    @abstractmethod
+    def suppression_count(self, elector: int) -> int:
+        """How many active suppressions the elector has."""
 
 
 class MemoryHarness(Harness):
@@ -147,12 +157,19 @@ class MemoryHarness(Harness):
                                elector_number=f"AA1-{elector}")
         return elector
 
-    def assign(self, campaign, kind, users, properties=(), electors=(), starts=None, ends=None):
+    def assign(self, campaign, kind, users, properties=(), electors=(), starts=None, ends=None, members=None):
         assignment = next(self._ids)
+        members = members or {}
         self.store.add_assignment(MemoryAssignment(
             assignment, campaign, kind, f"{kind} list", starts or self.clock() - timedelta(days=1),
-            ends or self.clock() + timedelta(days=14), set(users), list(properties), list(electors)))
+            ends or self.clock() + timedelta(days=14), set(users), list(properties), list(electors),
+            member_ids=list(members), reasons=dict(members)))
         return assignment
+
+    def member(self, clp, first_name, last_name, phone=None):
+        member = next(self._ids)
+        self.store.add_member(member, clp, first_name=first_name, last_name=last_name, phone=phone)
+        return member
 
     def suppress(self, elector, kind="do_not_contact"):
         self.store.add_suppression(elector, kind)
@@ -182,3 +199,6 @@ class MemoryHarness(Harness):
 
     def phone_of(self, elector):
         return self.store.world.electors[elector]["phone"]
+
+    def suppression_count(self, elector):
+        return sum(1 for s in self.store.world.suppressions if s.get("elector_id") == elector)

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import (
@@ -21,6 +21,7 @@ from server.models import (
     ContactRecord,
     Device,
     Elector,
+    Member,
     OutcomeMeaning,
     PollingDistrict,
     Property,
@@ -110,18 +111,30 @@ class SqlHarness(Harness):
         db.session.commit()
         return elector.id
 
-    def assign(self, campaign, kind, users, properties=(), electors=(), starts=None, ends=None):
-        clp = db.session.get(Property, properties[0]).constituency_id if properties else \
-            db.session.get(Elector, electors[0]).constituency_id
+    def assign(self, campaign, kind, users, properties=(), electors=(), starts=None, ends=None, members=None):
+        members = members or {}
+        clp = (db.session.get(Property, properties[0]).constituency_id if properties else
+               db.session.get(Elector, electors[0]).constituency_id if electors else
+               db.session.get(Member, next(iter(members))).constituency_id)
         assignment = Assignment(campaign_id=campaign, constituency_id=clp, kind=AssignmentKind(kind),
                                 name=f"{kind} list", starts_at=starts or self.clock() - timedelta(days=1),
                                 ends_at=ends or self.clock() + timedelta(days=14))
         assignment.items = ([AssignmentItem(property_id=p, position=i) for i, p in enumerate(properties)]
-                            + [AssignmentItem(elector_id=e, position=i) for i, e in enumerate(electors)])
+                            + [AssignmentItem(elector_id=e, position=i) for i, e in enumerate(electors)]
+                            + [AssignmentItem(member_id=m, reason=why, position=i)
+                               for i, (m, why) in enumerate(members.items())])
         assignment.assignees = [AssignmentUser(user_id=u) for u in users]
         db.session.add(assignment)
         db.session.commit()
         return assignment.id
+
+    def member(self, clp, first_name, last_name, phone=None):
+        n = next(self._ids)
+        member = Member(membership_number=f"M{n:07d}", constituency_id=clp, joined_on=START.date(),
+                        first_name=first_name, last_name=last_name, phone=phone)
+        db.session.add(member)
+        db.session.commit()
+        return member.id
 
     def suppress(self, elector, kind="do_not_contact"):
         e = db.session.get(Elector, elector)
@@ -165,3 +178,7 @@ class SqlHarness(Harness):
     def phone_of(self, elector):
         db.session.expire_all()
         return db.session.get(Elector, elector).phone
+
+    def suppression_count(self, elector):
+        return db.session.scalar(select(func.count()).select_from(Suppression).where(
+            Suppression.elector_id == elector, Suppression.lifted_at.is_(None)))
