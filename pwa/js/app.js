@@ -2,7 +2,7 @@
 // local store, routes between screens, keeps the sync bar current and starts sync on load, on
 // `online`, when the app becomes visible, on a timer, after each record, and via Background Sync.
 import * as db from './db.js';
-import { SyncScheduler, whenIdle } from './sync.js';
+import { canSync, SyncScheduler, whenIdle } from './sync.js';
 import { SYNC_TAG } from './sw-strategies.js';
 import { mountStatusBar, renderSync } from './ui/status.js';
 import { esc, hideToast, toast } from './ui/common.js';
@@ -21,8 +21,11 @@ const ROUTES = [
   [/^#\/door\/(\d+)\/(\d+)$/, () => import('./ui/door.js').then((m) => m.renderDoor),
     (m) => ({ assignmentId: Number(m[1]), propertyId: Number(m[2]) })],
   [/^#\/call\/(\d+)$/, () => import('./ui/call.js').then((m) => m.renderCall), (m) => ({ assignmentId: Number(m[1]) })],
+  [/^#\/elsewhere$/, () => import('./ui/no-canvassing.js').then((m) => m.renderNoCanvassing), () => ({})],
   [/^#\/lists$/, () => import('./ui/lists.js').then((m) => m.renderLists), () => ({})],
 ];
+// The screens a role that does not canvass may open; anything else takes it to #/elsewhere.
+const OPEN_TO_EVERY_ROLE = new Set(['#/login', '#/account', '#/elsewhere']);
 
 const ctx = {
   scheduler,
@@ -34,7 +37,9 @@ const ctx = {
     scheduler.soon();
     registerBackgroundSync();
   },
-  loggedIn() {
+  async loggedIn() {
+    const { user } = await db.session();
+    if (!canSync(user)) return go('#/elsewhere');
     startSync();
     scheduler.request('login');
     go('#/lists');
@@ -56,7 +61,7 @@ function go(hash, params = null) {
 
 async function route() {
   performance.mark('gw:route');
-  const { token, authProblem } = await db.session();
+  const { token, authProblem, user } = await db.session();
   let hash = location.hash || '';
   if (!token && hash !== '#/login' && hash !== '#/sync') {
     hash = '#/login';
@@ -66,6 +71,10 @@ async function route() {
   if (token && (hash === '' || hash === '#/' || (hash === '#/login' && !authProblem))) {
     const { lastRoute } = await db.getMeta(['lastRoute']);
     hash = lastRoute && hash !== '#/login' ? lastRoute : '#/lists';
+    history.replaceState(null, '', hash);
+  }
+  if (token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(hash)) {
+    hash = '#/elsewhere';
     history.replaceState(null, '', hash);
   }
   const found = ROUTES.find(([pattern]) => pattern.test(hash)) || ROUTES[ROUTES.length - 1];
@@ -78,7 +87,11 @@ async function route() {
   const view = document.createElement('div');
   view.className = 'view';
   main.replaceChildren(view);
-  document.querySelectorAll('[data-nav]').forEach((a) => a.toggleAttribute('aria-current', a.getAttribute('href') === hash));
+  document.querySelectorAll('[data-nav]').forEach((a) => {
+    a.toggleAttribute('aria-current', a.getAttribute('href') === hash);
+    // Lists and sync mean nothing to a role that does not canvass: only its account is offered.
+    a.hidden = !!token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(a.getAttribute('href'));
+  });
   try {
     const render = await found[1]();
     cleanup = await render(view, ctx, params);
@@ -207,8 +220,8 @@ async function boot() {
   });
   await db.open();
   await route();
-  const { token } = await db.session();
-  if (token) startSync();
+  const { token, user } = await db.session();
+  if (token && canSync(user)) startSync();
   registerServiceWorker();
   document.documentElement.dataset.ready = 'true';
 }

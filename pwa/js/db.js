@@ -2,21 +2,17 @@
 // makes every change that must be atomic one transaction: a pulled page with its cursor; a record with
 // its outbox entry and sequence number; push results with the removal of what they answer.
 // Stores: meta (device, token, storage id, cursor, seq, last sync), entities (campaign, assignment,
-// property, elector keyed by [entity, id]), outbox (mutations waiting, with status), records (the
-// user's own records, for the screens: visited doors, undo, corrections, call counts).
+// property, elector, member, activity keyed by [entity, id]), outbox (mutations waiting, with status and
+// the chain of what the volunteer did), records (the user's own records, for the screens: visited doors,
+// undo, corrections, call counts).
+
+import { uuid } from './ids.js';
 
 const DB_NAME = 'groundwork';
 export const SCHEMA_VERSION = 1;
 const STORAGE_MARK = 'groundwork.storage'; // in localStorage: lets us notice the database vanishing
 
-export function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+export { uuid };
 
 // UPGRADES[n] takes the database from version n to n + 1. Never edit a released step: add one.
 const UPGRADES = [
@@ -242,7 +238,7 @@ export async function electorsAt(propertyId) {
 
 /**
  * Lists whose end has passed (by the server's clock, as estimated from the device's) are removed with
- * every property and elector no remaining list needs, even before the server can say so.
+ * every property, elector, member and activity no remaining list needs, even before the server can say so.
  */
 export async function expireEnded(nowMs) {
   return tx(['entities', 'records'], 'readwrite', async ({ entities, records }) => {
@@ -252,17 +248,23 @@ export async function expireEnded(nowMs) {
     const current = assignments.filter((a) => !ended.includes(a));
     const keepProps = new Set();
     const keepElectors = new Set();
+    const keepMembers = new Set();
     for (const a of current) {
       for (const item of a.items) {
         if (item.property_id != null) keepProps.add(item.property_id);
         if (item.elector_id != null) keepElectors.add(item.elector_id);
+        if (item.member_id != null) keepMembers.add(item.member_id);
       }
+    }
+    for (const m of await req(entities.index('entity').getAll('member'))) {
+      if (!keepMembers.has(m.id)) entities.delete(['member', m.id]);
     }
     const electors = (await req(entities.index('entity').getAll('elector'))).map((r) => r.data);
     for (const e of electors) if (keepElectors.has(e.id)) keepProps.add(e.property_id);
     for (const e of electors) {
       if (keepElectors.has(e.id) || keepProps.has(e.property_id)) continue;
       entities.delete(['elector', e.id]);
+      entities.delete(['activity', e.id]);
       await deleteRecordsOfElector(records, e.id, { all: false });
     }
     for (const p of await req(entities.index('entity').getAll('property'))) {
@@ -279,28 +281,32 @@ export async function expireEnded(nowMs) {
 
 // ---- outbox and records -----------------------------------------------------------------------------
 
+// The phone banker's counts move in the same transaction as the calls they count.
+async function countCalls(meta, calls) {
+  if (!calls) return;
+  const total = await req(meta.get('callTotal'));
+  meta.put({ key: 'callTotal', value: Math.max(0, ((total && total.value) || 0) + calls) });
+  const session = await req(meta.get('callSession'));
+  if (session && session.value) {
+    meta.put({ key: 'callSession', value: { ...session.value, count: Math.max(0, session.value.count + calls) } });
+  }
+}
+
 /**
  * Commit mutations the user just made, numbering them with this storage's seq, with their records, in
  * ONE transaction. Resolves only once committed: the screen may then say "saved".
  */
 export async function commitMutations(items, { calls = 0 } = {}) {
   return tx(['meta', 'outbox', 'records'], 'readwrite', async ({ meta, outbox, records }) => {
-    if (calls) {
-      // The phone banker's counts move in the same transaction as the call they count.
-      const total = await req(meta.get('callTotal'));
-      meta.put({ key: 'callTotal', value: Math.max(0, ((total && total.value) || 0) + calls) });
-      const session = await req(meta.get('callSession'));
-      if (session && session.value) {
-        meta.put({ key: 'callSession', value: { ...session.value, count: Math.max(0, session.value.count + calls) } });
-      }
-    }
+    await countCalls(meta, calls);
     let seq = (await req(meta.get('seq'))).value;
     const now = new Date().toISOString();
     const out = [];
-    for (const { mutation, record } of items) {
+    for (const { mutation, record, chain } of items) {
       seq += 1;
       const built = { ...mutation, seq };
-      outbox.add({ id: built.id, seq, status: 'pending', mutation: built, createdAt: now });
+      // chain: the thing the volunteer did that this mutation belongs to (a call, its correction, its undo).
+      outbox.add({ id: built.id, seq, status: 'pending', mutation: built, createdAt: now, chain: chain || built.id });
       if (record) records.put({ ...record, id: built.id, state: 'waiting' });
       out.push(built);
     }
@@ -309,19 +315,43 @@ export async function commitMutations(items, { calls = 0 } = {}) {
   });
 }
 
-/** The oldest pending mutations, by seq, exactly as first built. */
+/**
+ * The oldest pending mutations, by seq, exactly as first built. Each is marked as attempted in the same
+ * transaction: from then on the server may have it, so it can only be withdrawn by a retraction.
+ */
 export async function pendingBatch(max) {
-  return tx(['outbox'], 'readonly', ({ outbox }) => new Promise((resolve, reject) => {
+  return tx(['outbox'], 'readwrite', ({ outbox }) => new Promise((resolve, reject) => {
     const batch = [];
     const cursor = outbox.index('seq').openCursor();
     cursor.onerror = () => reject(cursor.error);
     cursor.onsuccess = () => {
       const c = cursor.result;
       if (!c || batch.length >= max) return resolve(batch);
-      if (c.value.status === 'pending') batch.push(c.value.mutation);
+      if (c.value.status === 'pending') {
+        batch.push(c.value.mutation);
+        if (!c.value.attempted) c.update({ ...c.value, attempted: true });
+      }
       c.continue();
     };
   }));
+}
+
+/**
+ * Undo something the server has never been sent: forget it on the phone instead of sending a retraction.
+ * Only if every mutation of the chain is still pending and was never in a push (one transaction, so a push
+ * starting at the same moment either takes none of it or makes this answer false). Resolves true if undone.
+ */
+export async function cancelUnsent(chain, { calls = 0 } = {}) {
+  return tx(['outbox', 'records', 'meta'], 'readwrite', async ({ outbox, records, meta }) => {
+    const entries = (await req(outbox.getAll())).filter((e) => (e.chain || e.id) === chain);
+    const mine = (await req(records.getAll())).filter((r) => r.chain === chain);
+    if (!entries.length || entries.some((e) => e.status !== 'pending' || e.attempted)
+        || mine.some((r) => r.state !== 'waiting')) return false;
+    for (const e of entries) outbox.delete(e.id);
+    for (const r of mine) records.delete(r.id);
+    await countCalls(meta, calls);
+    return true;
+  });
 }
 
 // held: delivered after this device's access ended; an organiser decides whether it counts.
@@ -391,12 +421,21 @@ export async function failMutation(id, failure) {
   });
 }
 
+/**
+ * What is waiting, counted as the volunteer would count it: one per thing they did (a call or a door
+ * knock, with its do-not-contact flag, corrections and undo), not one per protocol mutation.
+ */
 export async function outboxCounts() {
   return tx(['outbox'], 'readonly', async ({ outbox }) => {
     const rows = await req(outbox.getAll());
-    const pending = rows.filter((r) => r.status === 'pending').length;
-    return { pending, failed: rows.length - pending };
+    const things = (status) => new Set(rows.filter((r) => r.status === status).map((r) => r.chain || r.id)).size;
+    return { pending: things('pending'), failed: things('failed') };
   });
+}
+
+/** How many mutations wait to be pushed: the unit of a push's progress. */
+export async function pendingMutations() {
+  return tx(['outbox'], 'readonly', async ({ outbox }) => (await req(outbox.getAll())).filter((r) => r.status === 'pending').length);
 }
 
 /** Every outbox entry (pending and failed), oldest first: for the failure list and the export. */
@@ -419,6 +458,10 @@ export async function discardFailed(ids) {
 
 export async function allRecords() {
   return tx(['records'], 'readonly', ({ records }) => req(records.getAll()));
+}
+
+export async function record(id) {
+  return tx(['records'], 'readonly', ({ records }) => req(records.get(id)));
 }
 
 export async function recordsOf(electorId) {

@@ -75,7 +75,7 @@ export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = (
   const totals = { delivered: 0, failed: 0, suppressed: 0, reused: 0, batches: 0 };
   let maxCount = limits.max_mutations_per_push || DEFAULT_LIMITS.max_mutations_per_push;
   const maxBytes = limits.max_push_bytes || DEFAULT_LIMITS.max_push_bytes;
-  const { pending: total } = await db.outboxCounts();
+  const total = await db.pendingMutations();
   for (;;) {
     const candidates = await db.pendingBatch(maxCount);
     if (!candidates.length) break;

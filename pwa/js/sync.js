@@ -21,6 +21,11 @@ function withLock(fn) {
   return next;
 }
 
+/** Whether the user's role canvasses or phone banks: only then does the app sync anything. */
+export function canSync(user) {
+  return !!(user && (user.permissions || []).includes('sync'));
+}
+
 /** Resolves when no cycle is running (used before an app update takes over). */
 export function whenIdle(fn = () => {}) {
   return withLock(fn);
@@ -66,6 +71,7 @@ export function runSyncCycle(reason, { onProgress = () => {} } = {}) {
 async function cycle(onProgress) {
   const session = await db.session();
   if (!session.token) return { skipped: 'not_logged_in' };
+  if (!canSync(session.user)) return { skipped: 'role_does_not_sync' };
   const limits = await checkHello();
   let pushed;
   try {
@@ -74,6 +80,7 @@ async function cycle(onProgress) {
     if (error instanceof PushStopped && error.kind === 'wipe') return wipeDevice({}, 'lost');
     throw error;
   }
+  onProgress({ phase: 'pull', received: 0, pages: 0, more: true });
   if (pushed.clock) await db.setMeta({ clockOffsetMs: Math.round(pushed.clock.offset_seconds * 1000) });
 
   let { cursor } = await db.getMeta(['cursor']);

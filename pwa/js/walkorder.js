@@ -1,6 +1,14 @@
 // Why: turns the pulled properties and electors into the walk list a canvasser follows: streets in
 // walking order, each split into its odd and even sides, households under their address, blocks of
-// flats gathered into one grid; plus search and "the next door not yet visited". No DOM here.
+// flats gathered into one grid; plus search, what anyone on the team has done at each door, and "the
+// next door nobody has knocked". No DOM here.
+
+// A door found not home is offered again this long after the knock (people come home).
+export const NOT_HOME_AGAIN_MS = 2 * 60 * 60 * 1000;
+export const KNOCK_LABELS = {
+  not_home: 'Not home', spoke: 'Spoke', refused: 'Refused', moved: 'Moved away', deceased: 'Deceased',
+  call_back: 'Call back', do_not_contact: 'Do not contact',
+};
 
 function streetOf(p) {
   if (p.street) return p.street;
@@ -119,4 +127,30 @@ export function nextUnvisited(order, visited, afterId = null) {
     if (!visited.has(id) && id !== afterId) return id;
   }
   return null;
+}
+
+/**
+ * The latest knock at each door of a list since it began: this phone's own records (`latest`, per
+ * elector) and the team's (`activity`, per elector, as pulled). {at, outcome, mine, again}: `again` when
+ * it was "not home" long enough ago to knock once more.
+ */
+export function doorKnocks(latest, activity, assignment, electorsByProperty, nowMs = Date.now()) {
+  const since = Date.parse(assignment.starts_at);
+  const knocks = new Map();
+  const consider = (pid, at, outcome, mine) => {
+    if (pid == null || !at || Date.parse(at) < since) return;
+    const known = knocks.get(pid);
+    if (!known || Date.parse(known.at) < Date.parse(at)) knocks.set(pid, { at, outcome, mine });
+  };
+  for (const r of latest.values()) consider(r.propertyId, r.occurredAt, r.meaning, true);
+  for (const [pid, electors] of electorsByProperty) {
+    for (const e of electors) {
+      const door = activity.get(e.id) && activity.get(e.id).door;
+      if (door) consider(pid, door.at, door.outcome, false);
+    }
+  }
+  for (const knock of knocks.values()) {
+    knock.again = knock.outcome === 'not_home' && nowMs - Date.parse(knock.at) > NOT_HOME_AGAIN_MS;
+  }
+  return knocks;
 }

@@ -38,8 +38,9 @@ def walk_list_id():
     return db_scalar(select(Assignment.id).where(Assignment.kind == AssignmentKind.WALK))
 
 
-def call_list_id():
-    return db_scalar(select(Assignment.id).where(Assignment.kind == AssignmentKind.CALL))
+def call_list_id(name: str = "Phone bank"):
+    return db_scalar(select(Assignment.id).where(Assignment.kind == AssignmentKind.CALL,
+                                                 Assignment.name.startswith(name)))
 
 
 def test_the_main_screens_pass_an_accessibility_audit_at_phone_size(page, live_server):
@@ -76,10 +77,42 @@ def test_the_phone_banking_screens_pass_an_accessibility_audit(page, live_server
     page.locator("[data-elector]").wait_for()
     audit(page, "call list")
     page.get_by_role("button", name="Answered…").click()
+    audit(page, "call answered")
+    page.get_by_text("Survey questions and notes", exact=True).click()
     audit(page, "call answered, survey")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Call back later…").click()
+    audit(page, "call back later")
+    page.get_by_role("button", name="Cancel").click()
+    page.evaluate("(hash) => { location.hash = hash; }", f"#/call/{call_list_id('Welcome calls')}")
+    page.locator("[data-member]").wait_for()
+    audit(page, "welcome calls to new members")
     page.get_by_role("button", name="End session").click()
     page.get_by_role("heading", name="Thank you").wait_for()
     audit(page, "thank you")
+
+
+def test_the_doorstep_forms_and_the_page_for_roles_that_do_not_canvass_pass_an_audit(page, context, live_server):
+    log_in(page, live_server.login_for("canvasser"))
+    wait_for_download(page)
+    page.evaluate("(hash) => { location.hash = hash; }", f"#/walk/{walk_list_id()}")
+    page.get_by_role("link", name="Next door").click()
+    page.locator("[data-card]").first.get_by_role("button", name="Phone number…").click()
+    audit(page, "record screen, a phone number")
+    page.get_by_role("button", name="Someone here is not on the list").click()
+    audit(page, "record screen, someone not on the list")
+    screenshot(page, "door-forms")
+    page.get_by_role("link", name="Account", exact=True).click()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    log_in_elsewhere = live_server.login_for("membership_secretary")
+    page.get_by_label("Email").fill(log_in_elsewhere)
+    page.get_by_label("Password").fill("groundwork-demo")
+    page.get_by_label("Name for this device").fill("Office laptop")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Nothing to canvass here").wait_for()
+    audit(page, "nothing to canvass here")
+    screenshot(page, "nothing-to-canvass")
 
 
 def test_screenshots_of_the_walk_list_the_record_screen_and_the_sync_state(page, context, live_server):

@@ -90,6 +90,8 @@ def test_corrections_and_undo_are_new_events_that_the_server_folds(page, live_se
 
     second.get_by_role("button", name="Refused to talk").click()  # one tap
     second.get_by_text("Refused to talk").wait_for()
+    sync_now(page)  # sent: so the undo must travel as a retraction (before sending it is simply forgotten)
+    assert outbox(page) == {"pending": 0, "failed": 0}
     second.get_by_role("button", name="Undo").click()
     second.get_by_text("No record yet").wait_for()
 

@@ -4,10 +4,8 @@
 import * as api from '../api.js';
 import * as db from '../db.js';
 import { buildExport, exportFileName } from '../export.js';
-import { ask, downloadJson, esc, focusHeading, plural } from './common.js';
-
-const ROLES = { canvasser: 'Canvasser', phone_banker: 'Phone banker', clp_admin: 'CLP admin',
-  national_admin: 'National admin', membership_secretary: 'Membership secretary', regional_staff: 'Regional staff' };
+import { canSync } from '../sync.js';
+import { ask, downloadJson, esc, focusHeading, plural, roleName } from './common.js';
 
 export async function renderAccount(root, ctx) {
   const meta = await db.getMeta(['user', 'deviceName', 'tokenExpiresAt', 'storageId']);
@@ -18,7 +16,7 @@ export async function renderAccount(root, ctx) {
   root.innerHTML = `
     <h1>Account</h1>
     <section class="card">
-      <p><strong>${esc(user.name || '')}</strong><br>${esc(user.email || '')}<br>${esc(ROLES[user.role] || user.role || '')}</p>
+      <p><strong>${esc(user.name || '')}</strong><br>${esc(user.email || '')}<br>${esc(roleName(user.role).replace(/^./, (c) => c.toUpperCase()))}</p>
       <p class="muted">This device: ${esc(meta.deviceName || '')}. Login valid until ${esc(meta.tokenExpiresAt ? new Date(meta.tokenExpiresAt).toLocaleDateString('en-GB') : '')}.</p>
       <p class="muted">${persisted ? 'The browser will keep the app\'s data on this phone.' : 'The browser may clear the app\'s data if space runs short: sync often.'}</p>
     </section>
@@ -42,8 +40,11 @@ export async function renderAccount(root, ctx) {
 }
 
 async function logout(ctx, status) {
-  status.textContent = 'Sending your records first…';
-  await ctx.scheduler.request('logout');
+  const { user } = await db.getMeta(['user']);
+  if (canSync(user)) {
+    status.textContent = 'Sending your records first…';
+    await ctx.scheduler.request('logout');
+  }
   let counts = await db.outboxCounts();
   let exported = false;
   while (counts.pending + counts.failed) {

@@ -8,6 +8,14 @@ export function esc(value) {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
+const ROLE_NAMES = { canvasser: 'canvasser', phone_banker: 'phone banker', clp_admin: 'CLP admin',
+  national_admin: 'national admin', membership_secretary: 'membership secretary', regional_staff: 'regional staff' };
+
+/** A role in words ("membership secretary"), never its code. */
+export function roleName(role) {
+  return ROLE_NAMES[role] || 'a role without a name';
+}
+
 export function plural(n, one, many = one + 's') {
   return `${n.toLocaleString('en-GB')} ${n === 1 ? one : many}`;
 }

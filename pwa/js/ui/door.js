@@ -1,11 +1,15 @@
 // Why: the record screen at a door. The common outcomes take one or two taps (not home; spoke then a
 // voting intention; refused; moved; do not contact), survey, strength and notes are optional, and undo
-// and corrections are new events. "Saved" is shown only once IndexedDB has committed the record.
+// and corrections are new events. What the rest of the team did here is shown; a phone number given, or
+// someone living here who is not on the register, is one short form. "Saved" is shown only once
+// IndexedDB has committed the record.
 import * as db from '../db.js';
-import { correctContact, labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
-import { nextUnvisited } from '../walkorder.js';
-import { loadWalk } from './walk.js';
-import { announce, ask, esc, focusHeading } from './common.js';
+import {
+  correctContact, labelOf, outcomesFor, recordContact, recordNewPerson, recordPhoneNumber, retractContact,
+} from '../recording.js';
+import { KNOCK_LABELS, nextUnvisited } from '../walkorder.js';
+import { loadWalk, recount } from './walk.js';
+import { announce, ask, esc, focusHeading, when } from './common.js';
 import { detailsFormHtml, readDetails } from './survey.js';
 
 const COMMON = ['not_home', 'spoke', 'refused', 'moved', 'do_not_contact'];
@@ -25,14 +29,25 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
   const others = outcomes.filter((o) => !common.includes(o));
   const notHome = outcomes.find((o) => o.meaning === 'not_home');
   let electors = (model.electorsByProperty.get(propertyId) || []).slice();
-  const modes = new Map(); // elector id → 'intention' | 'correct' | 'correct-intention' | 'details'
+  const modes = new Map(); // elector id → 'intention' | 'correct' | 'correct-intention' | 'details' | 'phone'
+  let addingPerson = false;
+  // People not on the register recorded at this address from this phone.
+  const added = () => model.records.filter((r) => r.type === 'elector_new' && r.propertyId === propertyId);
 
   async function reload() {
-    const { latest } = summarise(await db.allRecords(), { campaignId: campaign.id, channel: 'door' });
-    model.latest = latest;
-    model.visited = new Set([...latest.values()].map((r) => r.propertyId));
+    model.activity = new Map((await db.all('activity')).map((a) => [a.elector_id, a]));
+    recount(model, await db.allRecords());
     const still = new Set((await db.electorsAt(propertyId)).map((e) => e.id));
     electors = electors.filter((e) => still.has(e.id)); // someone suppressed meanwhile leaves at once
+  }
+
+  // What a colleague's phone recorded at this door, when it is newer than anything on this one.
+  function teamLine(e) {
+    const door = model.activity.get(e.id) && model.activity.get(e.id).door;
+    const mine = model.latest.get(e.id);
+    if (!door || Date.parse(door.at) < Date.parse(model.assignment.starts_at)) return '';
+    if (mine && Date.parse(mine.occurredAt) >= Date.parse(door.at)) return '';
+    return `<p class="team">By the team: ${esc(KNOCK_LABELS[door.outcome] || 'knocked')}, ${esc(when(door.at))}</p>`;
   }
 
   function lastLine(e) {
@@ -59,12 +74,25 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
       <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></fieldset>`;
   }
 
+  function phoneForm(e) {
+    return `<form class="panel stack" data-phone-form="${e.id}"><div class="field">
+      <label for="phone-${e.id}">Phone number for ${esc(e.forenames)}</label>
+      <input id="phone-${e.id}" type="tel" inputmode="tel" autocomplete="off" minlength="5" maxlength="32" required></div>
+      <p class="hint">Only if they gave it to you for the campaign to use.</p>
+      <div class="grid2"><button type="submit" class="btn btn-primary">Save number</button>
+      <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></form>`;
+  }
+
   function cardHtml(e) {
     const mode = modes.get(e.id);
     const r = model.latest.get(e.id);
     let body;
     if (mode === 'intention' || mode === 'correct-intention') body = intentionButtons(e);
-    else if (mode === 'details') {
+    else if (mode === 'phone') body = phoneForm(e);
+    else if (r && r.meaning === 'do_not_contact') {
+      // An objection is final on the phone: no undo, no change (an organiser can lift it if asked).
+      body = '<p class="notice">They will not be contacted again.</p>';
+    } else if (mode === 'details') {
       body = `<form class="panel stack" data-details="${e.id}">${detailsFormHtml(campaign, r, `d${e.id}`)}
         <div class="grid2"><button type="submit" class="btn btn-primary">Save details</button>
         <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></form>`;
@@ -77,14 +105,36 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
       body = outcomeButtons(e, mode === 'correct') +
         (mode === 'correct' ? `<button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button>` : '');
     }
+    const phoneButton = mode || (r && r.meaning === 'do_not_contact') ? ''
+      : `<button type="button" class="btn btn-quiet btn-small" data-phone="${e.id}">Phone number…</button>`;
     return `<li class="card person" data-card="${e.id}">
       <h2 class="h3">${esc(e.forenames)} ${esc(e.surname)}</h2>
       <p class="muted small">${esc(e.elector_number)}</p>
-      ${lastLine(e)}${body}</li>`;
+      ${lastLine(e)}${teamLine(e)}${body}${phoneButton}</li>`;
+  }
+
+  function newPersonHtml() {
+    const list = added().length ? `<ul class="plain-list">${added().map((p) =>
+      `<li class="card"><strong>${esc(p.name)}</strong> <span class="muted">· not on the register, sent for your organiser to add</span></li>`).join('')}</ul>` : '';
+    if (!addingPerson) {
+      return `${list}<button type="button" class="btn btn-wide" data-add-person>Someone here is not on the list</button>`;
+    }
+    return `${list}<form class="card panel stack" data-new-person aria-labelledby="new-person-title">
+      <h2 id="new-person-title" class="h3">Someone living here who is not on the list</h2>
+      <div class="field"><label for="np-forenames">First names</label>
+        <input id="np-forenames" type="text" autocomplete="off" maxlength="120" required></div>
+      <div class="field"><label for="np-surname">Surname</label>
+        <input id="np-surname" type="text" autocomplete="off" maxlength="120" required></div>
+      <div class="field"><label for="np-phone">Phone number (optional)</label>
+        <input id="np-phone" type="tel" inputmode="tel" autocomplete="off" maxlength="32"></div>
+      <div class="field"><label for="np-notes">Notes (optional)</label>
+        <textarea id="np-notes" rows="2" maxlength="2000"></textarea></div>
+      <div class="grid2"><button type="submit" class="btn btn-primary">Send for review</button>
+      <button type="button" class="btn btn-quiet" data-cancel-person>Cancel</button></div></form>`;
   }
 
   function nextLink() {
-    const next = nextUnvisited(model.walk.order, model.visited, propertyId);
+    const next = nextUnvisited(model.walk.order, model.done, propertyId);
     if (next == null) return '<p class="notice">Every door on this list has a record.</p>';
     const p = model.propertiesById.get(next);
     return `<a class="btn btn-primary btn-next" href="#/door/${assignmentId}/${next}">Next door: ${esc(p.address_lines[0])}${p.flat ? ', ' + esc(p.address_lines[1] || '') : ''}</a>`;
@@ -107,7 +157,14 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
       <div data-nobody-wrap>${nobodyHtml()}</div>
       ${electors.length ? '' : '<p class="notice">Nobody at this address is on your list.</p>'}
       <ul class="plain-list people">${electors.map(cardHtml).join('')}</ul>
+      <div data-new-person-wrap>${newPersonHtml()}</div>
       <div data-next>${nextLink()}</div>`;
+  }
+
+  function redrawNewPerson(focus) {
+    root.querySelector('[data-new-person-wrap]').innerHTML = newPersonHtml();
+    const target = root.querySelector(focus);
+    if (target) target.focus();
   }
 
   function redrawCard(id, focusSelector) {
@@ -157,7 +214,10 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
   root.addEventListener('click', async (event) => {
     const t = event.target.closest('button');
     if (!t) return;
-    const e = electors.find((x) => x.id === Number(t.dataset.eid || t.dataset.undo || t.dataset.change || t.dataset.more));
+    const e = electors.find((x) => x.id === Number(t.dataset.eid || t.dataset.undo || t.dataset.change || t.dataset.more
+      || t.dataset.phone));
+    if (t.hasAttribute('data-add-person')) { addingPerson = true; return redrawNewPerson('#np-forenames'); }
+    if (t.hasAttribute('data-cancel-person')) { addingPerson = false; return redrawNewPerson('[data-add-person]'); }
     if (t.hasAttribute('data-nobody')) {
       for (const person of electors.filter((x) => !model.latest.has(x.id))) {
         await recordContact({ campaign, assignment, elector: person, channel: 'door', outcome: notHome });
@@ -180,7 +240,7 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
       if (outcome.meaning === 'do_not_contact') {
         const ok = await ask({
           title: `Do not contact ${e.forenames} ${e.surname}?`,
-          body: '<p>They asked not to be contacted again. They will be removed from every list, for every volunteer. This cannot be undone from the app.</p>',
+          body: '<p>They asked not to be contacted again. They will be removed from every list, for every volunteer. This cannot be undone from the app: only an organiser can lift it.</p>',
           buttons: [{ label: 'Yes, do not contact', value: true, kind: 'danger' }, { label: 'Cancel', value: false }],
         });
         if (!ok) return;
@@ -195,9 +255,35 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     if (t.dataset.undo) return undo(e, model.latest.get(e.id));
     if (t.dataset.change) { modes.set(e.id, 'correct'); return redrawCard(e.id); }
     if (t.dataset.more) { modes.set(e.id, 'details'); return redrawCard(e.id); }
+    if (t.dataset.phone) { modes.set(e.id, 'phone'); return redrawCard(e.id, 'input'); }
   });
 
   root.addEventListener('submit', async (event) => {
+    const phoneForm = event.target.closest('[data-phone-form]');
+    if (phoneForm) {
+      event.preventDefault();
+      const e = electors.find((x) => x.id === Number(phoneForm.dataset.phoneForm));
+      const number = phoneForm.querySelector('input').value.trim();
+      await recordPhoneNumber(e, number);
+      modes.delete(e.id);
+      ctx.recorded();
+      redrawCard(e.id, '[data-phone]');
+      announce(`Saved: a phone number for ${e.forenames} ${e.surname}.`);
+      return;
+    }
+    const personForm = event.target.closest('[data-new-person]');
+    if (personForm) {
+      event.preventDefault();
+      const value = (id) => personForm.querySelector(id).value.trim();
+      const record = await recordNewPerson({ property, forenames: value('#np-forenames'), surname: value('#np-surname'),
+        phone: value('#np-phone') || null, notes: value('#np-notes') || null });
+      await reload();
+      addingPerson = false;
+      ctx.recorded();
+      redrawNewPerson('[data-add-person]');
+      announce(`Saved: ${record.name}, sent for your organiser to add to the list.`);
+      return;
+    }
     const form = event.target.closest('[data-details]');
     if (!form) return;
     event.preventDefault();
@@ -207,15 +293,34 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
     await save(e, outcome, previous.intention, { ...readDetails(form, campaign, `d${e.id}`), details: true });
   });
 
-  // A sync removed someone (an objection, a list that ended): take their card away at once.
-  async function onDataChanged() {
+  // After a sync: someone removed (an objection, a list that ended) leaves at once, and the other cards
+  // say "sent" (or "not accepted") unless the volunteer is busy with that card.
+  async function onSynced() {
     const before = electors.map((e) => e.id);
     await reload();
-    for (const id of before) if (!electors.some((e) => e.id === id)) redrawCard(id);
+    for (const id of before) {
+      if (!electors.some((e) => e.id === id)) redrawCard(id);
+      else if (!modes.has(id)) redrawCardQuietly(id);
+    }
   }
-  window.addEventListener('gw:data-changed', onDataChanged);
+  window.addEventListener('gw:data-changed', onSynced);
+  ctx.scheduler.addEventListener('synced', onSynced);
+
+  function redrawCardQuietly(id) {
+    const el = root.querySelector(`[data-card="${id}"]`);
+    const e = electors.find((x) => x.id === id);
+    if (!el || !e) return;
+    // Keep the focus where it was (a screen reader user is not thrown back to the top).
+    const focused = el.contains(document.activeElement) ? document.activeElement : null;
+    const key = focused && [...focused.attributes].find((a) => a.name.startsWith('data-'));
+    el.outerHTML = cardHtml(e);
+    if (key) root.querySelector(`[data-card="${id}"] [${key.name}="${CSS.escape(key.value)}"]`)?.focus({ preventScroll: true });
+  }
 
   draw();
   focusHeading(root);
-  return () => window.removeEventListener('gw:data-changed', onDataChanged);
+  return () => {
+    window.removeEventListener('gw:data-changed', onSynced);
+    ctx.scheduler.removeEventListener('synced', onSynced);
+  };
 }

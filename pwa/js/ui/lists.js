@@ -13,14 +13,17 @@ async function listState() {
   const meta = await db.getMeta(['pullComplete', 'cursor', 'user', 'lastSync']);
   const props = new Set((await db.all('property')).map((p) => p.id));
   const electors = new Set((await db.all('elector')).map((e) => e.id));
+  const members = new Set((await db.all('member')).map((m) => m.id));
+  const present = (i) => (i.property_id != null ? props.has(i.property_id)
+    : i.member_id != null ? members.has(i.member_id) : electors.has(i.elector_id));
   assignments.sort((a, b) => a.name.localeCompare(b.name));
   return {
     meta,
     campaigns: new Map(campaigns.map((c) => [c.id, c])),
     lists: assignments.map((a) => {
       const total = a.items.length;
-      const present = a.items.filter((i) => (i.property_id != null ? props.has(i.property_id) : electors.has(i.elector_id))).length;
-      return { assignment: a, total, present, ready: !!meta.pullComplete && present === total };
+      const here = a.items.filter(present).length;
+      return { assignment: a, total, present: here, ready: !!meta.pullComplete && here === total };
     }),
   };
 }

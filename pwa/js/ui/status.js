@@ -41,7 +41,7 @@ export function mountStatusBar(el, scheduler) {
         line1 = plural(s.pending, 'record') + ' waiting';
         tone = 'warn';
       } else {
-        line1 = 'All records sent';
+        line1 = s.failed ? 'Nothing waiting to send' : 'All records sent';
       }
       if (s.failed) tone = 'bad';
       const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
@@ -73,9 +73,12 @@ export async function renderSync(main, ctx) {
     const s = await snapshot();
     const entries = s.failed ? (await db.outboxEntries()).filter((e) => e.status === 'failed') : [];
     const people = new Map();
+    const names = new Map();
     for (const e of entries) {
       const id = e.mutation.data && e.mutation.data.elector_id;
       if (id != null && !people.has(id)) people.set(id, await db.get('elector', id));
+      const record = await db.record(e.id);
+      if (record && record.name) names.set(e.id, record.name);
     }
     const { running, progress, error, nextRetryAt } = scheduler.state;
     const skew = Math.abs(s.clockOffsetMs || 0) > 120000;
@@ -96,7 +99,7 @@ export async function renderSync(main, ctx) {
         <p>These will not be sent again. Export them for your organiser, or remove them.</p>
         <ul class="plain-list">${entries.map((e) => {
           const person = people.get(e.mutation.data && e.mutation.data.elector_id);
-          const who = person ? `${person.forenames} ${person.surname}` : 'A record';
+          const who = person ? `${person.forenames} ${person.surname}` : names.get(e.id) || 'A record';
           return `<li><strong>${esc(who)}</strong>, ${esc(when(e.mutation.occurred_at))}: ${esc(describeFailure(e.failure))}</li>`;
         }).join('')}</ul>
         <button type="button" class="btn btn-danger" data-discard>Remove these records</button>
@@ -104,7 +107,7 @@ export async function renderSync(main, ctx) {
       <section class="card" aria-labelledby="export-title">
         <h2 id="export-title" class="h3">Export</h2>
         <p>If the server cannot be reached for a long time, save the records not yet sent to a file and give it to your CLP admin.</p>
-        <button type="button" class="btn" data-export ${s.pending + s.failed ? '' : 'disabled'}>Export ${esc(plural(s.pending + s.failed, 'unsent record'))}</button>
+        <button type="button" class="btn" data-export ${s.pending + s.failed ? '' : 'disabled'}>${s.pending + s.failed ? `Export ${esc(plural(s.pending + s.failed, 'unsent record'))}` : 'Nothing to export'}</button>
       </section>`;
     if (refocus) main.querySelector('[data-sync-now]').focus();
   }

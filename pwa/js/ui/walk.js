@@ -1,14 +1,15 @@
 // Why: the walk list a canvasser follows door to door with no signal: streets in order, odd and even
 // sides, households under their address, blocks of flats as a grid, search by name or number, and the
-// next door not yet visited one tap away. Built as one HTML string so 5,000 electors render at once.
+// next door nobody has knocked yet one tap away, whoever on the team knocked it. Built as one HTML string
+// so 5,000 electors render at once.
 import * as db from '../db.js';
 import { labelOf, summarise } from '../recording.js';
-import { buildWalk, byProperty, flatLabel, matches, nextUnvisited } from '../walkorder.js';
-import { esc, focusHeading, plural } from './common.js';
+import { buildWalk, byProperty, doorKnocks, flatLabel, KNOCK_LABELS, matches, nextUnvisited } from '../walkorder.js';
+import { esc, focusHeading, plural, when } from './common.js';
 
 /** Everything a walk list screen needs, loaded from IndexedDB. */
 export async function loadWalk(assignmentId) {
-  const data = await db.snapshot(['assignment', 'campaign', 'property', 'elector']);
+  const data = await db.snapshot(['assignment', 'campaign', 'property', 'elector', 'activity']);
   const assignment = data.assignment.find((a) => a.id === assignmentId);
   if (!assignment) return null;
   const campaign = data.campaign.find((c) => c.id === assignment.campaign_id);
@@ -16,20 +17,38 @@ export async function loadWalk(assignmentId) {
   const propertiesById = new Map(properties.map((p) => [p.id, p]));
   const electorsByProperty = byProperty(electors);
   const walk = buildWalk(assignment, propertiesById, electorsByProperty);
-  const { latest } = summarise(records, { campaignId: assignment.campaign_id, channel: 'door' });
-  const visited = new Set();
-  for (const r of latest.values()) visited.add(r.propertyId);
-  return { assignment, campaign, propertiesById, electorsByProperty, walk, latest, visited };
+  const model = { assignment, campaign, propertiesById, electorsByProperty, walk,
+    activity: new Map(data.activity.map((a) => [a.elector_id, a])) };
+  recount(model, records);
+  return model;
+}
+
+/**
+ * What has been done at each door, from this phone's own records and what the team's phones did (the
+ * pulled activity): `latest` (own record per elector), `knocks` (latest knock per door), `visited` (doors
+ * with a knock) and `done` (doors not to knock again: all visited but those found not home a while ago).
+ */
+export function recount(model, records) {
+  model.records = records;
+  model.latest = summarise(records, { campaignId: model.assignment.campaign_id, channel: 'door' }).latest;
+  model.knocks = doorKnocks(model.latest, model.activity, model.assignment, model.electorsByProperty);
+  model.visited = new Set(model.knocks.keys());
+  model.done = new Set([...model.knocks].filter(([, knock]) => !knock.again).map(([pid]) => pid));
 }
 
 /** A short description of what was last recorded at a door, or ''. */
-export function doorState(model, electors) {
+export function doorState(model, electors, propertyId) {
   const done = electors.map((e) => model.latest.get(e.id)).filter(Boolean);
-  if (!done.length) return '';
+  const knock = model.knocks.get(propertyId);
+  if (!done.length) {
+    if (!knock) return '';
+    return `${KNOCK_LABELS[knock.outcome] || 'Knocked'} ${when(knock.at)} (team)${knock.again ? ': try again' : ''}`;
+  }
   done.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt));
   const last = done[done.length - 1];
   let text = labelOf(model.campaign && model.campaign.outcomes, last.outcome);
   if (last.intention) text += ': ' + labelOf(model.campaign.intentions, last.intention);
+  if (knock && knock.again) text += ': try again';
   return electors.length > 1 ? `${text} (${done.length}/${electors.length})` : text;
 }
 
@@ -39,7 +58,7 @@ function names(electors) {
 }
 
 function houseHtml(model, aid, p, electors) {
-  const state = doorState(model, electors);
+  const state = doorState(model, electors, p.id);
   const number = p.house_number != null ? p.house_number : '';
   return `<li><a class="door${state ? ' visited' : ''}" href="#/door/${aid}/${p.id}" data-pid="${p.id}">
     <span class="door-no" aria-hidden="true">${esc(number)}</span>
@@ -52,7 +71,7 @@ function blockHtml(model, aid, block) {
   const done = block.flats.filter((f) => model.visited.has(f.property.id)).length;
   return `<li class="block"><h4 class="block-name">${esc(block.name)} <span class="muted">(${done}/${block.flats.length} visited)</span></h4>
     <ul class="flats">${block.flats.map(({ property: p, electors }) => {
-      const state = doorState(model, electors);
+      const state = doorState(model, electors, p.id);
       const label = flatLabel(p);
       const short = label.replace(/^flat\s+/i, '');
       const aria = `${label}, ${plural(electors.length, 'person', 'people')}${state ? ', ' + state : ', not visited'}`;
@@ -91,7 +110,7 @@ export async function renderWalk(root, ctx, { assignmentId }) {
     return null;
   }
   const total = model.walk.order.length;
-  const next = nextUnvisited(model.walk.order, model.visited);
+  const next = nextUnvisited(model.walk.order, model.done);
   const nextProp = next != null ? model.propertiesById.get(next) : null;
   root.innerHTML = `
     <h1>${esc(model.assignment.name)}</h1>
