@@ -309,7 +309,8 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
   function redrawCardQuietly(id) {
     const el = root.querySelector(`[data-card="${id}"]`);
     const e = electors.find((x) => x.id === id);
-    if (!el || !e) return;
+    // A card the volunteer has opened more of ("More outcomes") stays as it is until the next sync.
+    if (!el || !e || el.querySelector('details[open]')) return;
     // Keep the focus where it was (a screen reader user is not thrown back to the top).
     const focused = el.contains(document.activeElement) ? document.activeElement : null;
     const key = focused && [...focused.attributes].find((a) => a.name.startsWith('data-'));
