@@ -33,9 +33,24 @@ API_HEADERS = {
 }
 
 
+def _up_to(limit: int) -> str:
+    """A regex matching exactly the decimal numbers 1 to ``limit``, without leading zeros."""
+    digits = str(limit)
+    ways = [rf"[1-9]\d{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            ways.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (rf"\d{{{len(digits) - i - 1}}}" if i < len(digits) - 1 else ""))
+    ways.append(digits)
+    return "(?:" + "|".join(ways) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` in every route: 1 to 2^31-1, the range of the database's ids. Outside it no route
-    matches, so ``/electors/2147483648`` is the same JSON 404 as any other unknown elector."""
+    """``<int:...>`` in every route: 1 to 2^31-1, the range of the database's ids. The range is in the rule's
+    regex itself, so outside it no route matches for any method: ``/electors/2147483648`` and ``PATCH
+    /lists/0`` are the same JSON 404 as any other unknown id (not a 405 from a route of another method)."""
+
+    regex = _up_to(MAX_ID)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("min", 1)

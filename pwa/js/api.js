@@ -28,7 +28,8 @@ export class NetworkError extends Error {
   }
 }
 
-async function call(method, path, { token, body, query, timeoutMs = TIMEOUT_MS } = {}) {
+/** Any documented operation: resolves with the JSON answer (null for 204), or throws ApiError or NetworkError. */
+export async function call(method, path, { token, body, query, timeoutMs = TIMEOUT_MS } = {}) {
   let url = BASE + path;
   if (query) {
     const params = new URLSearchParams();

@@ -22,15 +22,23 @@ const ROUTES = [
     (m) => ({ assignmentId: Number(m[1]), propertyId: Number(m[2]) })],
   [/^#\/call\/(\d+)$/, () => import('./ui/call.js').then((m) => m.renderCall), (m) => ({ assignmentId: Number(m[1]) })],
   [/^#\/elsewhere$/, () => import('./ui/no-canvassing.js').then((m) => m.renderNoCanvassing), () => ({})],
+  [/^#\/admin(?:\/([a-z-]+)(?:\/([a-z0-9-]+))?)?$/, () => import('./admin/shell.js').then((m) => m.renderAdmin),
+    (m) => ({ section: m[1] || null, sub: m[2] || null })],
   [/^#\/lists$/, () => import('./ui/lists.js').then((m) => m.renderLists), () => ({})],
 ];
 // The screens a role that does not canvass may open; anything else takes it to #/elsewhere.
 const OPEN_TO_EVERY_ROLE = new Set(['#/login', '#/account', '#/elsewhere']);
+const isAdmin = (hash) => /^#\/admin(\/|$)/.test(hash);
+// Those who manage a CLP have the console; lists:manage is its mark (see admin/common.js).
+const canManage = (user) => !!(user && (user.permissions || []).includes('lists:manage'));
+const home = (user) => (canManage(user) ? '#/admin' : '#/lists');
 
 const ctx = {
   scheduler,
   refreshStatus: () => refreshStatus(),
   rerender: () => route(),
+  /** Say something once the next screen is drawn (a route hides the last screen's toast). */
+  flash(message, options = {}) { pendingFlash = { message, options }; },
   /** A record was committed: update the bar and send it soon. */
   recorded() {
     refreshStatus();
@@ -39,9 +47,12 @@ const ctx = {
   },
   async loggedIn() {
     const { user } = await db.session();
+    if (canSync(user)) {
+      startSync();
+      scheduler.request('login');
+    }
+    if (canManage(user)) return go('#/admin');
     if (!canSync(user)) return go('#/elsewhere');
-    startSync();
-    scheduler.request('login');
     go('#/lists');
   },
   loggedOut(message) {
@@ -53,6 +64,7 @@ const ctx = {
 };
 
 let pendingParams = null;
+let pendingFlash = null;
 function go(hash, params = null) {
   pendingParams = params;
   if (location.hash === hash) route();
@@ -70,10 +82,10 @@ async function route() {
   // With a working login the login screen is skipped; after an expired one it is where to go.
   if (token && (hash === '' || hash === '#/' || (hash === '#/login' && !authProblem))) {
     const { lastRoute } = await db.getMeta(['lastRoute']);
-    hash = lastRoute && hash !== '#/login' ? lastRoute : '#/lists';
+    hash = lastRoute && hash !== '#/login' ? lastRoute : home(user);
     history.replaceState(null, '', hash);
   }
-  if (token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(hash)) {
+  if (token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(hash) && !(isAdmin(hash) && canManage(user))) {
     hash = '#/elsewhere';
     history.replaceState(null, '', hash);
   }
@@ -87,20 +99,25 @@ async function route() {
   const view = document.createElement('div');
   view.className = 'view';
   main.replaceChildren(view);
+  document.body.classList.toggle('wide', isAdmin(hash));
   document.querySelectorAll('[data-nav]').forEach((a) => {
-    a.toggleAttribute('aria-current', a.getAttribute('href') === hash);
+    const href = a.getAttribute('href');
+    a.toggleAttribute('aria-current', href === hash || (isAdmin(href) && isAdmin(hash)));
     // Lists and sync mean nothing to a role that does not canvass: only its account is offered.
-    a.hidden = !!token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(a.getAttribute('href'));
+    if (isAdmin(href)) a.hidden = !canManage(user);
+    else a.hidden = !!token && !canSync(user) && !OPEN_TO_EVERY_ROLE.has(href);
   });
   try {
     const render = await found[1]();
     cleanup = await render(view, ctx, params);
+    if (pendingFlash) toast(pendingFlash.message, pendingFlash.options);
+    pendingFlash = null;
   } catch (error) {
     console.error(error);
     view.innerHTML = `<h1>Something went wrong</h1><p>${esc(error.message)}</p><p>Your records are safe on this phone.</p>
       <p><a class="btn" href="#/lists">Back to your lists</a></p>`;
   }
-  if (token && /^#\/(walk|call)\/\d+$/.test(hash)) db.setMeta({ lastRoute: hash });
+  if (token && (/^#\/(walk|call)\/\d+$/.test(hash) || isAdmin(hash))) db.setMeta({ lastRoute: hash });
   else if (token && hash === '#/lists') db.setMeta({ lastRoute: undefined });
 }
 

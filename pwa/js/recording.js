@@ -4,9 +4,14 @@
 // undo are new events, never edits. No DOM here.
 import * as db from './db.js';
 
+/** The codes or questions still offered: a retired one stays in the campaign only to name old records. */
+export function inUse(list) {
+  return (list || []).filter((x) => !x.retired);
+}
+
 /** The campaign's outcomes usable on a channel ('door' or 'phone'), in the campaign's order. */
 export function outcomesFor(campaign, channel) {
-  return (campaign.outcomes || []).filter((o) => !o.channels || !o.channels.length || o.channels.includes(channel));
+  return inUse(campaign.outcomes).filter((o) => !o.channels || !o.channels.length || o.channels.includes(channel));
 }
 
 /** The campaign's outcome code for a meaning (spoke, not_home, ...) on a channel, or null. */

@@ -38,6 +38,20 @@ export const SHELL = [
   '/icons/icon-maskable-512.png',
 ];
 
+// The console's modules: only admins open them, so they are cached on first use (with the same version),
+// not downloaded to every volunteer's phone at install. They are never needed offline: the console
+// works on the server's data.
+export const ADMIN = [
+  '/js/admin/common.js',
+  '/js/admin/shell.js',
+  '/js/admin/lists.js',
+  '/js/admin/list-builder.js',
+  '/js/admin/campaign.js',
+  '/js/admin/volunteers.js',
+  '/js/admin/do-not-contact.js',
+  '/js/admin/review.js',
+];
+
 export function cacheName(version) {
   return CACHE_PREFIX + version;
 }
@@ -67,7 +81,7 @@ export function route(request, origin, version) {
   if (request.mode === 'navigate') {
     return url.pathname === '/' || url.pathname === '/index.html' ? cacheFirst('/', version) : null;
   }
-  if (!SHELL.includes(url.pathname)) return null;
+  if (!SHELL.includes(url.pathname) && !ADMIN.includes(url.pathname)) return null;
   return cacheFirst(url.pathname, version);
 }
 

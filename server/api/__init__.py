@@ -66,7 +66,8 @@ class ErrorResponses(BasePlugin):
 
 
 def register_api(app: Flask) -> GroundworkApi:
-    from server.api import audit, auth, campaigns, devices, electors, geography, meta, review, sync
+    from server.api import (audit, auth, campaigns, devices, electors, geography, lists, meta, review,
+                            suppressions, sync, volunteers)
 
     api = GroundworkApi(
         app,
@@ -83,9 +84,14 @@ def register_api(app: Flask) -> GroundworkApi:
     )
     from server.schemas import MutationSchema
 
+    from server.schemas.admin import OptionSchema, ScaleSchema
+
     api.spec.components.schema("Mutation", schema=MutationSchema)  # a push's items, judged one by one
+    api.spec.components.schema("Option", schema=OptionSchema)  # a choice question's options
+    api.spec.components.schema("Scale", schema=ScaleSchema)  # or a scale's range
     with app.app_context():  # limits read from settings (page sizes) are documented as configured
-        for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review):
+        for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review, lists, volunteers,
+                       suppressions):
             api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

@@ -39,6 +39,10 @@ class Permission(str, enum.Enum):
     SELF = "self"  # one's own account and devices
     SYNC = "sync"  # push records from the app and pull walk and call lists
     REVIEW = "review"  # work through the CLP's review queue (conflicts, people not on the register)
+    LISTS_MANAGE = "lists:manage"  # build walk and call lists, and give them to volunteers
+    CAMPAIGNS_MANAGE = "campaigns:manage"  # edit a campaign's codes, questions and script
+    VOLUNTEERS_MANAGE = "volunteers:manage"  # create and deactivate the CLP's volunteer accounts
+    SUPPRESSIONS_MANAGE = "suppressions:manage"  # record and lift objections received by letter or email
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,
@@ -49,7 +53,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CANVASSER: frozenset(_FIELD),
     Role.PHONE_BANKER: frozenset(_FIELD),
     Role.CLP_ADMIN: frozenset(
-        _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW}
+        _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW,
+                  Permission.LISTS_MANAGE, Permission.CAMPAIGNS_MANAGE, Permission.VOLUNTEERS_MANAGE,
+                  Permission.SUPPRESSIONS_MANAGE}
     ),
     # Members' details, for their own CLP only; no canvass data.
     Role.MEMBERSHIP_SECRETARY: frozenset(

@@ -84,6 +84,9 @@ class CampaignCode(db.Model):
     channels: Mapped[list] = mapped_column(default=list)
     # Intentions only: a party colour for the UI, e.g. "#E4003B".
     colour: Mapped[str | None] = mapped_column(String(16))
+    # Retired from new use: phones stop offering it, but records that carry it stay valid (and a phone
+    # that recorded it offline before learning of the retirement still delivers it).
+    retired_at: Mapped[datetime | None] = mapped_column()
 
     campaign: Mapped[Campaign] = relationship(back_populates="codes")
 
@@ -108,5 +111,6 @@ class SurveyQuestion(db.Model):
     # For choice questions: [{"code": "yes", "label": "Yes"}, ...]; for scales: {"min": 1, "max": 10}.
     options: Mapped[list | None] = mapped_column()
     position: Mapped[int] = mapped_column(default=0)
+    retired_at: Mapped[datetime | None] = mapped_column()  # as for codes: no longer asked, answers kept
 
     campaign: Mapped[Campaign] = relationship(back_populates="questions")

@@ -9,6 +9,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -78,6 +79,10 @@ class Elector(db.Model):
     )
     # Gathered by canvassing, not from the register.
     phone: Mapped[str | None] = mapped_column(String(32))
+    # Added by a CLP admin who accepted a volunteer's "someone here is not on the list": canvassed like
+    # anyone else until the next register import links them to their register entry or retires them.
+    # Their elector number is the polling district's prefix, 0 and the review item's id (AB1-0/17).
+    provisional: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     first_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
     last_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
     removed_at: Mapped[datetime | None] = mapped_column()

@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.orm import str_enum, utcnow
@@ -49,3 +49,5 @@ class Suppression(db.Model):
     # Only a do-not-contact can be lifted (the elector changed their mind); erasure is for good.
     lifted_at: Mapped[datetime | None] = mapped_column()
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    elector = relationship("Elector", foreign_keys=[elector_id], viewonly=True)

@@ -200,16 +200,26 @@ def deactivate_user(email: str, *, actor_user_id: int | None = None) -> User:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
         raise NotFound(f"No account has the email {email!r}.")
+    end_access(user, actor_user_id=actor_user_id)
+    db.session.commit()
+    return user
+
+
+def end_access(user: User, *, actor_user_id: int | None, reason: Revocation = Revocation.USER_DEACTIVATED) -> None:
+    """Disable ``user`` and revoke every device they hold, in the caller's transaction.
+
+    ``user_deactivated``: what their phones still hold may be delivered, and is held for review. ``lost``:
+    nothing more is accepted from their phones, which wipe themselves at their next contact.
+    """
     now = utcnow()
     user.active = False
     user.deactivated_at = now
     for device in user.devices:
-        if device.revoked_at is None:
-            device.revoked_at, device.revoked_reason, device.revoked_by_id = now, Revocation.USER_DEACTIVATED.value, actor_user_id
+        if device.revoked_at is None or (reason == Revocation.LOST and device.revoked_reason != reason.value):
+            device.revoked_at = device.revoked_at or now
+            device.revoked_reason, device.revoked_by_id = reason.value, actor_user_id
     audit.record("user.deactivate", actor_user_id=actor_user_id, target_type="user", target_id=user.id,
-                 constituency_id=user.constituency_id, region_id=user.region_id)
-    db.session.commit()
-    return user
+                 constituency_id=user.constituency_id, region_id=user.region_id, details={"devices": reason.value})
 
 
 def describe_user(user: User, principal: Principal) -> dict:

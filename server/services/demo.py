@@ -39,6 +39,7 @@ from server.models import (
     RecordSource,
     Region,
     RegisterEdition,
+    ReviewItem,
     Role,
     SurveyQuestion,
     Suppression,
@@ -437,6 +438,7 @@ class _Builder:
         self._campaign()
         self._members()
         self._history()
+        self._reviews()
         self._assignments()
         audit.record("demo.build", target_type="dataset", details={"seed": self.seed, "counts": self.counts})
         return DemoSummary(seed=self.seed, logins=logins, counts=self.counts)
@@ -671,6 +673,48 @@ class _Builder:
         self.counts["electors_with_a_record"] = len({r["elector_id"] for r in self.records})
         self.counts["electors_spoken_to"] = len({r["elector_id"] for r in self.records if r["outcome"] == "SPOKE"})
         self.counts["suppressions"] = len(self.suppressions)
+
+    def _reviews(self) -> None:
+        """Something for the CLP admin to decide: two canvassers who heard different things at one door, a
+        person found at an address who is not on the register, and a report that someone has moved away."""
+        clp = self.clps[0]
+        canvasser = self.user_ids[Role.CANVASSER]
+        items: list[dict] = []
+        blank = {"status": "open", "resolved_at": None, "resolved_by_id": None, "resolution": None}
+        spoken = [r for r in self.records if r["constituency_id"] == clp.id and r["channel"] == Channel.DOOR
+                  and r["outcome"] == "SPOKE" and r["intention"]]
+        if spoken:
+            first = spoken[len(spoken) // 2]
+            colleagues = [u for u in self.volunteers.get((clp.index, Role.CANVASSER), []) if u != first["user_id"]]
+            heard = "UNDECIDED" if first["intention"] != "UNDECIDED" else "LAB"
+            at = first["occurred_at"] + timedelta(minutes=35)
+            second = {**first, "id": uuid.UUID(int=self.rng_ids.getrandbits(128), version=4), "intention": heard,
+                      "strength": None, "survey_answers": {}, "notes": None, "occurred_at": at,
+                      "received_at": min(at + timedelta(minutes=4), self.now),
+                      "user_id": colleagues[0] if colleagues else self.user_ids[Role.CLP_ADMIN]}
+            self.records.append(second)
+            _insert(ContactRecord, [second])
+            self.counts["contact_records"] += 1
+            items.append({**blank, "constituency_id": clp.id, "kind": "intention_conflict",
+                          "elector_id": first["elector_id"], "created_at": second["received_at"],
+                          "data": {"records": [str(first["id"]), str(second["id"])],
+                                   "intentions": [first["intention"], heard]}})
+        # Away from the walk list handed out, which stays as nobody has knocked it yet.
+        homes = [p for p in clp.districts[-1].properties if p.electors and clp.districts[-1] is not self.walk_district]
+        found_at = self.now - timedelta(hours=20)
+        if homes:
+            items.append({**blank, "constituency_id": clp.id, "kind": "new_elector", "elector_id": None,
+                          "created_at": found_at, "data": {
+                              "property_id": homes[0].id, "surname": "Adeyemi", "forenames": "Tolu", "phone": None,
+                              "notes": None, "found_at": found_at.isoformat(), "user_id": canvasser,
+                              "mutation_id": str(uuid.UUID(int=self.rng_ids.getrandbits(128), version=4))}})
+        if len(homes) > 1:
+            items.append({**blank, "constituency_id": clp.id, "kind": "presence_report",
+                          "elector_id": homes[1].electors[0].id, "created_at": found_at, "data": {
+                              "flag": "moved", "reported_at": found_at.isoformat(), "user_id": canvasser,
+                              "mutation_id": str(uuid.UUID(int=self.rng_ids.getrandbits(128), version=4))}})
+        _insert(ReviewItem, items)
+        self.counts["review_items"] = len(items)
 
     def _record(self, clp: _Clp, elector: _Elector, channel: Channel, outcome: str, at: datetime, user_id: int,
                 spoke: tuple[str | None, str | None, dict] = (None, None, {}), notes: str | None = None) -> None:

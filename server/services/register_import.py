@@ -38,7 +38,7 @@ from server.models import (
     Ward,
 )
 from server.orm import utcnow
-from server.services import audit
+from server.services import audit, provisional
 from server.services.register_parse import (
     MAX_LISTED_PROBLEMS,
     MODES,
@@ -251,8 +251,10 @@ class _Import:
         self.now = utcnow()
         self.districts: dict[str, int | None] = dict(db.session.execute(
             select(PollingDistrict.code, PollingDistrict.id).where(PollingDistrict.constituency_id == cid)).all())
+        # Provisional electors (accepted from the review queue) are never in a register file: they are
+        # settled after it (server/services/provisional.py), not counted as removed by it.
         self.current_before = db.session.scalar(select(func.count()).select_from(Elector).where(
-            Elector.constituency_id == cid, Elector.status == ElectorStatus.CURRENT))
+            Elector.constituency_id == cid, Elector.status == ElectorStatus.CURRENT, Elector.provisional.is_(False)))
         # Properties above this id were created by this import (ids only grow), so they are not "updated".
         self.last_property_id = db.session.scalar(select(func.max(Property.id))) or 0
         self.problems: list[Problem] = []
@@ -554,6 +556,8 @@ class _Import:
             db.session.rollback()
             return
 
+        settled = provisional.settle_after_register(self.cid, self.edition.id, self.actor_user_id,
+                                                    full=summary.mode == "full")
         if summary.mode == "full":
             table = Elector.__table__
             db.session.execute(update(table).where(
@@ -573,7 +577,7 @@ class _Import:
                      "edition_date": summary.edition_date.isoformat() if summary.edition_date else None,
                      "counts": summary.counts, "properties_added": summary.properties_added,
                      "properties_updated": summary.properties_updated,
-                     "districts_created": summary.districts_created,
+                     "districts_created": summary.districts_created, "provisional": settled,
                      "forced_past": [g.name for g in summary.refusals]},
         )
         db.session.commit()

@@ -534,13 +534,19 @@ def assignment_for_device(a: Assignment, entitled_versions: dict) -> dict:
 
 def campaign_for_device(c: Campaign) -> dict:
     """A campaign's code sets, questions and script: what the app needs to record contacts offline."""
+    # A retired code or question stays, flagged: the app no longer offers it, but still names it on the
+    # records that carry it.
+    def retired(x) -> dict:
+        return {"retired": True} if x.retired_at is not None else {}
+
     def codes(code_set):
         return [{"code": x.code, "label": x.label, "meaning": x.meaning.value if x.meaning else None,
-                 "channels": x.channels or [], "colour": x.colour} for x in c.codes if x.code_set == code_set]
+                 "channels": x.channels or [], "colour": x.colour, **retired(x)}
+                for x in sorted(c.codes, key=lambda x: x.position) if x.code_set == code_set]
 
     return {"id": c.id, "name": c.name, "kind": c.kind.value, "starts_on": c.starts_on.isoformat(),
             "ends_on": c.ends_on.isoformat(), "call_script": c.call_script,
             "outcomes": codes(CodeSet.OUTCOME), "intentions": codes(CodeSet.INTENTION),
             "strengths": codes(CodeSet.STRENGTH),
-            "questions": [{"key": q.key, "text": q.text, "kind": q.kind.value, "options": q.options}
-                          for q in c.questions]}
+            "questions": [{"key": q.key, "text": q.text, "kind": q.kind.value, "options": q.options, **retired(q)}
+                          for q in sorted(c.questions, key=lambda q: q.position)]}

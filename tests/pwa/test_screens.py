@@ -19,7 +19,10 @@ LAYOUT_PROBLEMS = """() => {
     for (const el of document.querySelectorAll('button, .btn, input, select, textarea, a.door, a.flat, .bottomnav a, summary')) {
         const box = el.getBoundingClientRect();
         if (!box.width || !box.height || el.closest('[hidden]')) continue;
-        const small = el.matches('input[type=checkbox]') ? box.height < 24 : box.height < 44;
+        // A checkbox or radio is a 24px box inside a label the height of a thumb: the label is what is tapped.
+        const tick = el.matches('input[type=checkbox], input[type=radio]');
+        const label = tick && el.closest('label');
+        const small = tick ? box.height < 24 || (label && label.getBoundingClientRect().height < 44) : box.height < 44;
         if (small) problems.push(`${el.outerHTML.slice(0, 80)} is ${Math.round(box.height)}px tall`);
     }
     return problems;

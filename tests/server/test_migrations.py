@@ -23,3 +23,23 @@ def test_the_migrated_database_is_at_the_latest_revision(app):
     with db.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head
     assert "alembic_version" in inspect(db.engine).get_table_names()
+
+
+def test_a_database_in_use_upgrades_from_the_release_before_the_console_with_its_data(app):
+    """0007 and 0008 alter tables that hold rows and are referenced by foreign keys (electors): on SQLite a
+    table copy would break those references, so the upgrade must work in place, data and all."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import func, select
+
+    from server.models import Elector
+    from tests.factories import make_world
+
+    make_world()
+    db.session.commit()
+    electors = db.session.scalar(select(func.count()).select_from(Elector))
+    db.session.remove()
+    downgrade(revision="0006")
+    upgrade()
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Elector)) == electors
+    assert db.session.scalar(select(func.count()).select_from(Elector).where(Elector.provisional.is_(True))) == 0

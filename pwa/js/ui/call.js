@@ -6,7 +6,7 @@
 // for the session and in total are kept in the same transaction as the calls, and ending a session always
 // says thank you.
 import * as db from '../db.js';
-import { labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
+import { inUse, labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
 import { ask, esc, focusHeading, hideToast, plural, toast, when } from './common.js';
 import { detailsFormHtml, readDetails } from './survey.js';
 
@@ -132,10 +132,10 @@ export async function renderCall(root, ctx, { assignmentId }) {
   }
 
   function answeredHtml(p) {
-    const strengths = campaign.strengths || [];
+    const strengths = inUse(campaign.strengths);
     return `<form class="panel stack" data-answered>
       <fieldset><legend>How will ${esc(p.forenames)} vote? (optional)</legend>
-        <div class="grid2">${campaign.intentions.map((i) => `<button type="button" class="btn btn-outcome" aria-pressed="${chosenIntention === i.code}" data-intention="${esc(i.code)}">${esc(i.label)}</button>`).join('')}</div></fieldset>
+        <div class="grid2">${inUse(campaign.intentions).map((i) => `<button type="button" class="btn btn-outcome" aria-pressed="${chosenIntention === i.code}" data-intention="${esc(i.code)}">${esc(i.label)}</button>`).join('')}</div></fieldset>
       ${strengths.length ? `<fieldset><legend>How firmly? (optional)</legend><div class="grid3">
         ${strengths.map((s) => `<button type="button" class="btn btn-small" aria-pressed="${chosenStrength === s.code}" data-strength="${esc(s.code)}">${esc(s.label.split(':')[0])}</button>`).join('')}</div></fieldset>` : ''}
       <details class="more"><summary>Survey questions and notes</summary>${detailsFormHtml(campaign, null, 'call', { strength: false })}</details>

@@ -5,7 +5,7 @@
 // IndexedDB has committed the record.
 import * as db from '../db.js';
 import {
-  correctContact, labelOf, outcomesFor, recordContact, recordNewPerson, recordPhoneNumber, retractContact,
+  correctContact, inUse, labelOf, outcomesFor, recordContact, recordNewPerson, recordPhoneNumber, retractContact,
 } from '../recording.js';
 import { KNOCK_LABELS, nextUnvisited } from '../walkorder.js';
 import { loadWalk, recount } from './walk.js';
@@ -69,7 +69,7 @@ export async function renderDoor(root, ctx, { assignmentId, propertyId }) {
 
   function intentionButtons(e) {
     return `<fieldset class="panel"><legend>How will ${esc(e.forenames)} vote?</legend><div class="grid2">
-      ${campaign.intentions.map((i) => `<button type="button" class="btn btn-outcome" data-intention="${esc(i.code)}" data-eid="${e.id}">${esc(i.label)}</button>`).join('')}
+      ${inUse(campaign.intentions).map((i) => `<button type="button" class="btn btn-outcome" data-intention="${esc(i.code)}" data-eid="${e.id}">${esc(i.label)}</button>`).join('')}
       <button type="button" class="btn btn-outcome" data-intention="" data-eid="${e.id}">Spoke, no answer given</button>
       <button type="button" class="btn btn-quiet" data-cancel data-eid="${e.id}">Cancel</button></div></fieldset>`;
   }

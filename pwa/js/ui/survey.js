@@ -1,6 +1,7 @@
 // Why: the optional part of a record (strength, the campaign's survey questions, notes) is the same
 // form at a door and on a call; this builds it from the campaign's code sets and reads it back in the
 // shapes the protocol asks for (choice → code, multi_choice → codes, yes_no → boolean, scale → integer).
+import { inUse } from '../recording.js';
 import { esc } from './common.js';
 
 function optionsOf(question) {
@@ -43,13 +44,13 @@ function questionHtml(q, prefix, answer) {
 /** The optional details form's fields, filled from an earlier record if there is one. */
 export function detailsFormHtml(campaign, previous, prefix, { strength = true } = {}) {
   const survey = (previous && previous.survey) || {};
-  const strengths = campaign.strengths || [];
+  const strengths = inUse(campaign.strengths);
   return `
     ${strength && strengths.length ? `<div class="field"><label for="${prefix}-strength">Strength</label>
       <select id="${prefix}-strength" data-strength><option value="">Not asked</option>
       ${strengths.map((s) => `<option value="${esc(s.code)}" ${previous && previous.strength === s.code ? 'selected' : ''}>${esc(s.label)}</option>`).join('')}
       </select></div>` : ''}
-    ${(campaign.questions || []).map((q) => questionHtml(q, prefix, survey[q.key])).join('')}
+    ${inUse(campaign.questions).map((q) => questionHtml(q, prefix, survey[q.key])).join('')}
     <div class="field"><label for="${prefix}-notes">Notes</label>
       <textarea id="${prefix}-notes" rows="3" maxlength="2000" data-notes>${esc((previous && previous.notes) || '')}</textarea></div>`;
 }
@@ -57,7 +58,7 @@ export function detailsFormHtml(campaign, previous, prefix, { strength = true } 
 /** Read the form back: {strength, survey, notes}, leaving out what was not answered. */
 export function readDetails(form, campaign) {
   const survey = {};
-  for (const q of campaign.questions || []) {
+  for (const q of inUse(campaign.questions)) {
     const inputs = [...form.querySelectorAll(`[data-q="${CSS.escape(q.key)}"]`)];
     if (q.kind === 'multi_choice') {
       const codes = inputs.filter((i) => i.checked).map((i) => i.value);

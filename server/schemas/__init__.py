@@ -263,6 +263,9 @@ class CampaignCodeSchema(Schema):
     meaning = fields.String(dump_only=True, attribute="meaning.value", allow_none=True)
     channels = fields.List(fields.String(), dump_only=True)
     colour = fields.String(dump_only=True, allow_none=True)
+    position = fields.Integer(dump_only=True)
+    retired = fields.Function(lambda c: c.retired_at is not None, dump_only=True,
+                              metadata={"description": "No longer offered for new records; old ones keep it"})
 
 
 class SurveyQuestionSchema(Schema):
@@ -270,6 +273,9 @@ class SurveyQuestionSchema(Schema):
     text = fields.String(dump_only=True)
     kind = fields.String(dump_only=True, attribute="kind.value")
     options = fields.Raw(dump_only=True, allow_none=True)
+    position = fields.Integer(dump_only=True)
+    retired = fields.Function(lambda q: q.retired_at is not None, dump_only=True,
+                              metadata={"description": "No longer asked; answers already given are kept"})
 
 
 class CampaignSchema(Schema):
@@ -280,6 +286,7 @@ class CampaignSchema(Schema):
     ends_on = fields.Date(dump_only=True)
     constituency_id = fields.Integer(dump_only=True, allow_none=True)
     call_script = fields.String(dump_only=True, allow_none=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "Bumped by every edit"})
     outcomes = fields.Method("_outcomes", dump_only=True)
     intentions = fields.Method("_intentions", dump_only=True)
     strengths = fields.Method("_strengths", dump_only=True)
