@@ -204,6 +204,8 @@ def undo(principal: Principal, item_id: int, *, note: str | None = None) -> Revi
             provisional.retire(elector, principal.user_id, "review decision undone")
         item.elector_id = None
     elif item.kind == "held_delivery":
+        if resolution.get("withdrawn"):
+            raise Conflict("The records accepted from this delivery were already withdrawn.", {"status": [item.status]})
         withdrawn = _withdraw_accepted(principal, item)
         if not withdrawn:
             raise Conflict("No record of this delivery was accepted, and what was rejected was deleted when it was "

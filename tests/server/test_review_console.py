@@ -237,3 +237,34 @@ def test_the_next_register_links_a_provisional_elector_to_their_entry_or_retires
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "register.import")
                               .order_by(AuditEvent.id.desc()))
     assert audit.details["provisional"] == {"linked": 1, "retired": 1}
+
+
+def test_records_sent_after_access_ended_are_shown_in_words_and_an_acceptance_is_withdrawn_by_undo(client, world):
+    phone = HttpPhone(client, Role.CANVASSER)
+    phone.pull()
+    ava, ben = world.home.electors[:2]
+    admin = login(client, Role.CLP_ADMIN)
+    assert client.post(f"/api/v1/devices/{phone.device_id}/revoke", headers=bearer(admin)).status_code == 200
+    batch = [phone.contact(world, ava, "SPOKE", "LAB"), phone.contact(world, ben, "NH")]
+    assert [r["status"] for r in phone.push(batch).get_json()["results"]] == ["held", "held"]
+
+    item = _queue(client, admin, kind="held_delivery")["items"][0]
+    words = item["described"]
+    assert words["volunteer"] == "Canvasser" and words["access_ended_at"]
+    assert [(r["elector"], r["what"], r["decision"]) for r in words["records"]] == [
+        (ava.full_name, "Spoke: Labour, at the door", None), (ben.full_name, "Not home, at the door", None)]
+    # Accept Ava's record only, then reject the rest.
+    client.post(f"/api/v1/review-items/{item['id']}/resolve", headers=bearer(admin),
+                json={"choice": "accept", "mutation_ids": [batch[0]["id"]]})
+    decided = client.post(f"/api/v1/review-items/{item['id']}/resolve", headers=bearer(admin), json={"choice": "reject"})
+    assert [r["decision"] for r in decided.get_json()["described"]["records"]] == ["applied", "rejected"]
+    assert _state(ava.id)[0] == "LAB"
+
+    undone = client.post(f"/api/v1/review-items/{item['id']}/undo", headers=bearer(admin))
+    assert undone.status_code == 200, undone.get_json()
+    assert undone.get_json()["status"] == "resolved" and undone.get_json()["resolution"]["withdrawn"] is True
+    assert _state(ava.id)[0] is None, "the accepted record is withdrawn"
+    retraction = db.session.scalar(select(ContactRecord).where(ContactRecord.kind == RecordKind.RETRACTION))
+    assert str(retraction.supersedes_id) == batch[0]["id"] and retraction.user_id == world.users[Role.CLP_ADMIN].id
+    again = client.post(f"/api/v1/review-items/{item['id']}/undo", headers=bearer(admin))
+    assert again.status_code == 409
