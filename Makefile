@@ -27,13 +27,15 @@ test: $(VENV)/.installed
 	scripts/test
 
 bench: $(VENV)/.installed
-	@# Both benches empty and migrate the PostgreSQL database they are given: never the test databases.
+	@# The benches empty and migrate the PostgreSQL database they are given: never the test databases.
 	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
 		$(VENV)/bin/python bench/register_bench.py $(if $(QUICK),--rows 2000,)
 	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
 		$(VENV)/bin/python bench/sync_bench.py $(if $(QUICK),--quick,)
 	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
 		$(VENV)/bin/python bench/contention_bench.py $(if $(QUICK),--quick,)
+	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
+		$(VENV)/bin/python bench/import_bench.py $(if $(QUICK),--rows 5000 --electors 7000,)
 	$(VENV)/bin/python bench/login_timing_bench.py $(if $(QUICK),--rounds 10,)
 	$(VENV)/bin/python bench/pwa_bench.py $(if $(QUICK),--electors 2000 --walk-electors 500 --repeats 2,)
 

@@ -99,6 +99,12 @@ class Config:
         # Canvassers and phone bankers may deliver records about a list this long after it ends.
         self.SYNC_ASSIGNMENT_GRACE_DAYS = _int("SYNC_ASSIGNMENT_GRACE_DAYS", 7)
 
+        # Imports of canvass sheets and unsent-record files (docs/imports.md): the largest file accepted (the
+        # upload route's body cap is this plus room for the multipart envelope), and entries per result list.
+        self.IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+        self.IMPORT_UPLOAD_BYTES = self.IMPORT_MAX_BYTES + 64 * 1024
+        self.IMPORT_LIST_LIMIT = _int("IMPORT_LIST_LIMIT", 500)
+
         # Register import: a full register that would mark removed more than this share of a constituency's
         # current electors is refused as the wrong file (another CLP's, or part of one) unless forced.
         self.REGISTER_MAX_REMOVAL_SHARE = _share("REGISTER_MAX_REMOVAL_SHARE", 0.2)

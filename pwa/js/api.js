@@ -41,7 +41,9 @@ export async function call(method, path, { token, body, query, timeoutMs = TIMEO
   }
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body (a file upload) sets its own multipart Content-Type, boundary included.
+  const form = typeof FormData !== 'undefined' && body instanceof FormData;
+  if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
@@ -49,7 +51,7 @@ export async function call(method, path, { token, body, query, timeoutMs = TIMEO
     response = await fetch(url, {
       method,
       headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : typeof body === 'string' || form ? body : JSON.stringify(body),
       signal: controller.signal,
       cache: 'no-store',
       credentials: 'omit',

@@ -50,6 +50,8 @@ export const ADMIN = [
   '/js/admin/volunteers.js',
   '/js/admin/do-not-contact.js',
   '/js/admin/review.js',
+  '/js/admin/imports.js',
+  '/js/admin/import-batch.js',
 ];
 
 export function cacheName(version) {

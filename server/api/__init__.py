@@ -66,7 +66,7 @@ class ErrorResponses(BasePlugin):
 
 
 def register_api(app: Flask) -> GroundworkApi:
-    from server.api import (audit, auth, campaigns, devices, electors, geography, lists, meta, review,
+    from server.api import (audit, auth, campaigns, devices, electors, geography, imports, lists, meta, review,
                             suppressions, sync, volunteers)
 
     api = GroundworkApi(
@@ -91,7 +91,7 @@ def register_api(app: Flask) -> GroundworkApi:
     api.spec.components.schema("Scale", schema=ScaleSchema)  # or a scale's range
     with app.app_context():  # limits read from settings (page sizes) are documented as configured
         for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review, lists, volunteers,
-                       suppressions):
+                       suppressions, imports):
             api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

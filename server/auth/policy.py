@@ -43,6 +43,7 @@ class Permission(str, enum.Enum):
     CAMPAIGNS_MANAGE = "campaigns:manage"  # edit a campaign's codes, questions and script
     VOLUNTEERS_MANAGE = "volunteers:manage"  # create and deactivate the CLP's volunteer accounts
     SUPPRESSIONS_MANAGE = "suppressions:manage"  # record and lift objections received by letter or email
+    IMPORTS_MANAGE = "imports:manage"  # import canvass sheets and files of unsent records, and undo them
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,
@@ -55,7 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLP_ADMIN: frozenset(
         _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW,
                   Permission.LISTS_MANAGE, Permission.CAMPAIGNS_MANAGE, Permission.VOLUNTEERS_MANAGE,
-                  Permission.SUPPRESSIONS_MANAGE}
+                  Permission.SUPPRESSIONS_MANAGE, Permission.IMPORTS_MANAGE}
     ),
     # Members' details, for their own CLP only; no canvass data.
     Role.MEMBERSHIP_SECRETARY: frozenset(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from server.jobs import housekeeping
+from server.jobs import housekeeping, imports
 from server.services import sync
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ JOBS: list[tuple[Callable[[], object], dict]] = [
     # Large catch-ups leave their electors queued; fold them soon after.
     (sync.reconcile_queued, {"trigger": "interval", "minutes": 1}),
     (sync.purge_stale_storage, {"trigger": "interval", "hours": 6}),
+    # Import previews, commits and undos (docs/imports.md): claimed with SKIP LOCKED, never in a web worker.
+    (imports.run_pending, {"trigger": "interval", "seconds": 5}),
 ]
 
 

@@ -34,5 +34,6 @@ from server.models.sync import (
     SyncReceipt,
 )
 from server.models.suppression import Suppression, SuppressionChannel, SuppressionKind
+from server.models.imports import ImportFile, ImportJob, ImportMapping
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -43,13 +43,19 @@ class ImportBatch(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # "spreadsheet", "outbox"
+    kind: Mapped[str] = mapped_column(String(24))  # "sheet" (CSV, .xlsx) or "export" (unsent records)
     filename: Mapped[str | None] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="previewed")  # previewed, applied, undone
+    status: Mapped[str] = mapped_column(String(16), default="previewed")  # uploaded, previewed, committed, undone
     summary: Mapped[dict] = mapped_column(default=dict)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Added by the import pipeline (migration 0009): the campaign a sheet's codes belong to, the admin's
+    # decisions (columns, codes, batch header, per-row choices), and when it was committed and undone.
+    campaign_id: Mapped[int | None] = mapped_column()  # no FK: added in place to a referenced table
+    settings: Mapped[dict | None] = mapped_column()
+    committed_at: Mapped[datetime | None] = mapped_column()
+    undone_at: Mapped[datetime | None] = mapped_column()
 
 
 class ContactRecord(db.Model):

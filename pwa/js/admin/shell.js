@@ -7,6 +7,7 @@ import { esc, focusHeading } from '../ui/common.js';
 import { api, can, explain } from './common.js';
 
 const SECTIONS = [
+  { key: 'imports', label: 'Imports', permission: 'imports:manage', load: () => import('./imports.js') },
   { key: 'review', label: 'Review queue', permission: 'review', load: () => import('./review.js') },
   { key: 'lists', label: 'Lists', permission: 'lists:manage', load: () => import('./lists.js') },
   { key: 'campaign', label: 'Campaign', permission: 'campaigns:manage', load: () => import('./campaign.js') },
@@ -55,6 +56,8 @@ export async function renderAdmin(root, ctx, params) {
       changed until the connection is back, and anything you type is kept on this device meanwhile.</p>
     <div data-clp></div>
     <div data-section><p class="muted">Loading…</p></div>`;
+  // On a phone the sections scroll sideways: keep the current one in view.
+  root.querySelector('.admin-nav [aria-current]')?.scrollIntoView({ block: 'nearest', inline: 'center' });
   const stopWatching = offlineNotice(root.querySelector('[data-offline]'));
   const body = root.querySelector('[data-section]');
   let clp;
