@@ -111,9 +111,12 @@ function jobView(job) {
     return job && job.status === 'failed' ? `<p class="notice notice-warn" role="alert">The ${esc(job.action)} failed and changed nothing: ${esc((job.error && job.error.message) || 'no reason given')}</p>` : '';
   }
   const what = { preview: 'Previewing', commit: 'Committing', undo: 'Undoing' }[job.action] || 'Working';
+  // Jobs run in the scheduler process; one waiting long in the queue means nothing is running them.
+  const waiting = job.status === 'queued' && Date.now() - Date.parse(job.created_at) > 20000;
   return `<div class="notice" role="status"><p>${what}${job.stage ? ` (${esc(job.stage)})` : ''}… ${job.total ? `${job.done} of ${job.total} rows` : ''}</p>
     <progress max="${job.total || 1}" value="${job.total ? job.done : 0}" aria-label="${what}"></progress>
-    <p class="small muted">This runs on the server: you can leave this page and come back.</p></div>`;
+    <p class="small muted">This runs on the server: you can leave this page and come back.</p>
+    ${waiting ? '<p class="notice notice-warn">It has not started yet: the server\'s scheduler process, which runs imports, may not be running. Tell whoever runs your Groundwork server.</p>' : ''}</div>`;
 }
 
 export async function render(root, admin, id) {
