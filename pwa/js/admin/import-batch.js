@@ -141,7 +141,7 @@ export async function render(root, admin, id) {
       <h1>${esc(batch.filename || 'Import')}</h1>
       <p>${batch.kind === 'export' ? 'Unsent records from a phone' : 'Canvass sheet'} · uploaded ${esc(day(batch.created_at))}
         ${batch.committed_at ? ` · committed ${esc(day(batch.committed_at))}` : ''}${batch.undone_at ? ` · undone ${esc(day(batch.undone_at))}` : ''}</p>
-      ${ex ? `<p class="notice">${esc(ex.volunteer || 'A volunteer')}'s phone "${esc(ex.device || '')}": ${plural(ex.records || 0, 'record')}. They keep their volunteer, phone and times, and land once even if the phone also sends them.</p>` : ''}
+      ${ex ? `<p class="notice">${esc(ex.user_name || 'A volunteer')}'s phone${ex.device_name ? ` "${esc(ex.device_name)}"` : ''}: ${plural(ex.records || 0, 'record')}. They keep their volunteer, phone and times, and land once even if the phone also sends them.</p>` : ''}
       ${jobView(job)}
       ${batch.kind === 'sheet' && open && !working ? `<details class="card" ${batch.result ? '' : 'open'}><summary>How the sheet is read${batch.result ? ' (change and preview again)' : ''}</summary>
         <form data-mapping novalidate>

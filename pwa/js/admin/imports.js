@@ -59,7 +59,8 @@ async function renderOverview(root, admin) {
       if (admin.user.scope.kind !== 'constituency' && admin.constituencyId != null) body.append('constituency_id', String(admin.constituencyId));
       try {
         const batch = await api('POST', '/imports', { body, timeoutMs: 300000 });
-        admin.ctx.flash(`${file.name} was read. Check how it is understood, then preview.`);
+        admin.ctx.flash(batch.kind === 'export' ? `${file.name} was read. Preview it to see what it would add.`
+          : `${file.name} was read. Check how it is understood, then preview.`);
         admin.go(`#/admin/imports/${batch.id}`);
       } catch (error) {
         showErrors(form, error);
