@@ -69,7 +69,9 @@ def test_undecided_rows_are_settled_by_the_admin_and_a_new_person_goes_to_review
     assert preview["counts"]["choose"] == 1 and preview["counts"]["unmatched"] == 1
     choose = preview["choose"][0]
     assert {c["elector_id"] for c in choose["candidates"]} == {ava.id, ben.id}
-    assert all(c["fields"] for c in choose["candidates"])  # the per-field breakdown
+    assert all(c["fields"] for c in choose["candidates"])  # the per-field breakdown, in words too
+    assert all("surname" in c["explain"] and c["explain"] == ", ".join(f["describe"] for f in c["fields"])
+               for c in choose["candidates"])
     unmatched = preview["unmatched"][0]
     bad = client.put(f"/api/v1/imports/{batch['id']}/mapping", headers=bearer(token),
                      json={"choices": {str(choose["line"]): {"elector": 1}}})

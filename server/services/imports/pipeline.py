@@ -127,7 +127,9 @@ def _candidates(match, suppressed: set[int]) -> list[dict]:
     return [{"elector_id": c.elector.id, "elector_number": str(c.elector.elector_number),
              "name": f"{c.elector.forenames} {c.elector.surname}".strip(), "address": c.elector.address,
              "removed": c.elector.removed, "score": round(c.score, 2),
-             "fields": [{"field": f.field, "status": f.status, "weight": round(f.weight, 2)}
+             # In words, so the admin sees why: "surname 0.95, house number exact, postcode exact".
+             "explain": c.explain(),
+             "fields": [{"field": f.field, "status": f.status, "weight": round(f.weight, 2), "describe": f.describe()}
                         for f in c.fields]}
             for c in match.candidates if c.elector.id not in suppressed]
 
