@@ -9,19 +9,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Iterator
 
-from sqlalchemy import any_, bindparam, delete, select
+from sqlalchemy import any_, bindparam, select
 from sqlalchemy.exc import DataError
 from sqlalchemy.types import ARRAY
 
 from server.extensions import db
-from server.models import (ContactRecord, Device, Elector, ElectorState, ElectorUpdate, Property, ReconcileQueue,
-                           RecordKind, RecordSource, Suppression, SyncReceipt, User)
+from server.models import ContactRecord, Device, Elector, Property, RecordKind, RecordSource, User
 from server.orm import utcnow
 from server.services.imports.errors import ImportRefused
 from server.services.imports.matching import CandidateElector, ElectorIndex
-from server.services.sync_store import FLAGS, FRESH, SqlStore
-from sync.fold import ContactEvent, FlagEvent
-from sync.store import ElectorInfo, Receipt
+from server.services.sync_store import SqlStore
 from sync.engine import Limits, SyncEngine
 
 CHUNK = 5000
@@ -68,91 +65,14 @@ class ImportStore(SqlStore):
 
     # -- the engine's reads by id, as one array parameter on PostgreSQL -------------------------------
     # An import sends tens of thousands of ids through the engine; "IN (:p1, ..., :p250)" costs more to build
-    # and convert on the client than to run. "= ANY(:ids)" is one parameter. Same queries otherwise.
+    # and convert on the client than to run. "= ANY(:ids)" is one parameter: SqlStore's reads by id all go
+    # through this hook, so the queries are otherwise the same.
 
     def _in(self, column, ids):
         ids = sorted(ids)
         if self.dialect != "postgresql":
             return column.in_(ids)
         return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
-
-    def receipts(self, mutation_ids):
-        if not mutation_ids:
-            return {}
-        rows = self.session.scalars(select(SyncReceipt).where(self._in(SyncReceipt.mutation_id, mutation_ids)),
-                                    execution_options=FRESH)
-        return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details,
-                                       r.elector_id, r.supersedes_id) for r in rows}
-
-    def electors(self, ids):
-        if not ids:
-            return {}
-        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone)
-                                    .where(self._in(Elector.id, ids)))
-        return {r.id: ElectorInfo(r.id, r.constituency_id, r.version, r.phone) for r in rows}
-
-    def suppressions(self, elector_ids):
-        if not elector_ids:
-            return {}
-        found: dict[int, list] = {}
-        for elector_id, kind, channel in self.session.execute(
-                select(Suppression.elector_id, Suppression.kind, Suppression.channel)
-                .where(self._in(Suppression.elector_id, elector_ids), Suppression.lifted_at.is_(None))):
-            found.setdefault(elector_id, []).append((kind.value, channel.value))
-        return found
-
-    def chain_links(self, elector_ids):
-        if not elector_ids:
-            return {}
-        links: dict[int, dict] = {}
-        for mutation_id, elector_id, supersedes_id in self.session.execute(
-                select(SyncReceipt.mutation_id, SyncReceipt.elector_id, SyncReceipt.supersedes_id)
-                .where(self._in(SyncReceipt.elector_id, elector_ids), SyncReceipt.supersedes_id.is_not(None),
-                       SyncReceipt.status.not_in(("applied", "conflict")))):
-            links.setdefault(elector_id, {})[mutation_id] = supersedes_id
-        return links
-
-    def lock_electors(self, elector_ids):
-        if self.dialect == "postgresql" and elector_ids:
-            self.session.execute(select(Elector.id).where(self._in(Elector.id, elector_ids))
-                                 .order_by(Elector.id).with_for_update(key_share=True))
-
-    def events(self, elector_ids):
-        out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}
-        if not elector_ids:
-            return out
-        meaning = self._meaning()
-        rows = self.session.execute(select(
-            ContactRecord.id, ContactRecord.elector_id, ContactRecord.kind, ContactRecord.occurred_at,
-            ContactRecord.channel, meaning.label("meaning"), ContactRecord.intention, ContactRecord.strength,
-            ContactRecord.supersedes_id, ContactRecord.user_id, ContactRecord.call_back_at,
-        ).where(self._in(ContactRecord.elector_id, elector_ids)))
-        for r in rows:
-            out[r.elector_id][0].append(ContactEvent(
-                r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
-                r.intention, r.strength, r.supersedes_id, r.user_id, r.call_back_at))
-        for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
-                                             ElectorUpdate.occurred_at)
-                                      .where(self._in(ElectorUpdate.elector_id, elector_ids),
-                                             ElectorUpdate.field.in_(FLAGS))):
-            out[r.elector_id][1].append(FlagEvent(r.id, r.field, r.occurred_at))
-        return out
-
-    def save_states(self, states):
-        if not states:
-            return
-        now = self.now()
-        values = [{"elector_id": eid, "intention": s.intention, "strength": s.strength,
-                   "intention_at": s.intention_at, "last_contact_at": s.last_contact_at,
-                   "last_spoke_at": s.last_spoke_at, "contacts": s.contacts, "do_not_contact": s.do_not_contact,
-                   "presence": s.presence, "last_door_at": s.last_door_at, "last_door_outcome": s.last_door_outcome,
-                   "last_call_at": s.last_call_at, "last_call_outcome": s.last_call_outcome,
-                   "call_back_at": s.call_back_at, "updated_at": now} for eid, s in sorted(states.items())]
-        stmt = self._insert(ElectorState)
-        self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["elector_id"],
-            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), values)
-        self.session.execute(delete(ReconcileQueue).where(self._in(ReconcileQueue.elector_id, states)))
 
     def enqueue_reconcile(self, elector_ids):
         self.touched |= set(elector_ids)
