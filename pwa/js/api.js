@@ -28,8 +28,11 @@ export class NetworkError extends Error {
   }
 }
 
-/** Any documented operation: resolves with the JSON answer (null for 204), or throws ApiError or NetworkError. */
-export async function call(method, path, { token, body, query, timeoutMs = TIMEOUT_MS } = {}) {
+/**
+ * Any documented operation: resolves with the JSON answer (null for 204), or throws ApiError or NetworkError.
+ * With `file`, a successful answer is a download instead: { blob, filename } (errors are still JSON).
+ */
+export async function call(method, path, { token, body, query, timeoutMs = TIMEOUT_MS, file = false } = {}) {
   let url = BASE + path;
   if (query) {
     const params = new URLSearchParams();
@@ -62,6 +65,14 @@ export async function call(method, path, { token, body, query, timeoutMs = TIMEO
     clearTimeout(timer);
   }
   if (response.status === 204) return null;
+  if (file && response.ok) {
+    const named = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') || '');
+    try {
+      return { blob: await response.blob(), filename: named ? named[1] : 'groundwork-download' };
+    } catch (error) {
+      throw new NetworkError('The file from the server was cut off.');
+    }
+  }
   let data = null;
   try {
     data = await response.json();

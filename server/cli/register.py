@@ -7,15 +7,13 @@ traceback (or a database error's message) can carry it.
 from __future__ import annotations
 
 import json
-import traceback
 from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import SQLAlchemyError
 
-from server.errors import GroundworkError
+from server.cli.common import import_stopped
 from server.services import csv_safe, register_import
 from server.services.register_import import ImportRefused, ImportSummary
 from server.services.register_parse import FIELD_LABELS, RegisterRejected
@@ -131,22 +129,8 @@ def import_command(file: Path, constituency_code: str, mode: str, edition_label:
     except ImportRefused as exc:
         _report_problems(exc.details, report)
         raise click.ClickException(exc.message) from None
-    except GroundworkError as exc:
-        raise click.ClickException(exc.message) from None
-    except OSError as exc:
-        raise click.ClickException(f"Cannot read {file}: {exc.strerror or exc}.") from None
-    except SQLAlchemyError as exc:
-        # The driver's message can quote the rows it was given; its SQLSTATE cannot.
-        state = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        raise click.ClickException(
-            f"The database refused the import ({type(exc).__name__}{', SQLSTATE ' + state if state else ''}); "
-            "nothing was written. Please report this with the file's name.") from None
     except Exception as exc:
-        # A bug: say where, without the message or the traceback's local values, which may hold a row.
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        raise click.ClickException(
-            f"The import stopped on an internal error ({type(exc).__name__} at {Path(frame.filename).name}:"
-            f"{frame.lineno}); nothing was written. Please report this.") from None
+        raise import_stopped(exc, file) from None
 
     if summary.districts_created:
         verb = "Would create" if dry_run else "Created"
@@ -163,3 +147,6 @@ def import_command(file: Path, constituency_code: str, mode: str, edition_label:
     for guard in summary.refusals:
         click.echo(f"Forced past a guard: {guard.message}.")
     click.echo(f"Imported {summary.edition_label} into {summary.constituency_code}: {_counts(summary)}.")
+    if summary.erased_kept:
+        click.echo(f"{summary.erased_kept} of them asked to be erased: kept erased, no names restored "
+                   "(docs/data-protection.md).")

@@ -32,3 +32,20 @@ class AuditEvent(db.Model):
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict] = mapped_column(default=dict)
+
+
+class AuditSubject(db.Model):
+    """A person an audit event touched (a member whose details were viewed, an elector exported).
+
+    Lets a subject access request answer "who accessed my data, and when" by index on both databases,
+    without searching the events' JSON details.
+    """
+
+    __tablename__ = "audit_subject"
+    __table_args__ = (Index("ix_audit_subject_subject", "subject_type", "subject_id"),)
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("audit_event.id", ondelete="CASCADE"),
+        primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # "member" or "elector"
+    subject_id: Mapped[int] = mapped_column(primary_key=True)

@@ -96,3 +96,5 @@ class ContactRecord(db.Model):
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"), index=True)
     # Hash of the client-supplied content, to tell a harmless resend from a reused id.
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # When retention or an erasure removed the personal content (notes, free-text answers); counts remain.
+    personal_removed_at: Mapped[datetime | None] = mapped_column()

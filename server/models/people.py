@@ -5,7 +5,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -89,6 +89,7 @@ class Device(db.Model):
 
 
 class MemberStatus(str, enum.Enum):
+    NEW = "new"  # joined recently, not yet welcomed into the CLP
     ACTIVE = "active"
     LAPSED = "lapsed"
     RESIGNED = "resigned"
@@ -119,6 +120,59 @@ class Member(db.Model):
     consent_post: Mapped[bool] = mapped_column(default=False)
     consent_updated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by each membership import that changed the member (re-imports update in place by number).
+    updated_at: Mapped[datetime | None] = mapped_column()
+    # When a lapsed or resigned member left; members are never deleted by an import.
+    left_on: Mapped[date | None] = mapped_column()
+    # Erasure (UK GDPR art. 17) scrubs the personal fields and keeps the row, so counts still add up.
+    erased_at: Mapped[datetime | None] = mapped_column()
+
+
+class RoleGrant(db.Model):
+    """A time-limited role for a person in one CLP (a stand-in membership secretary, say). It lapses by itself.
+
+    While it lasts the person holds the role's permissions as well as their own, in that CLP only.
+    """
+
+    __tablename__ = "role_grant"
+    __table_args__ = (Index("ix_role_grant_user_ends", "user_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    role: Mapped[Role] = mapped_column(_role_enum)
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    warned_at: Mapped[datetime | None] = mapped_column()  # the holder was told it ends within a week
+    lapsed_at: Mapped[datetime | None] = mapped_column()  # the lapse was recorded (audited) by the job
+    revoked_at: Mapped[datetime | None] = mapped_column()  # ended early by regional staff
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class Notice(db.Model):
+    """Something the app tells one person: a digest of new members, a grant about to lapse.
+
+    A notice names no one beyond its reader: "3 new members joined Ashworth Vale this week".
+    ``key`` makes a scheduled notice idempotent (one digest per person per day).
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_notice_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # new_members, grant_ending, access_change
+    key: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(String(500))
+    link: Mapped[str | None] = mapped_column(String(200))  # an app route, e.g. "#/members"
+    data: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+    pushed_at: Mapped[datetime | None] = mapped_column(index=True)  # web push settled: see push_outcome
+    push_outcome: Mapped[str | None] = mapped_column(String(16))  # server/services/push.py OUTCOMES
 
 
 class LoginAttempt(db.Model):

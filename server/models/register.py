@@ -86,6 +86,8 @@ class Elector(db.Model):
     first_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
     last_seen_edition_id: Mapped[int | None] = mapped_column(ForeignKey("register_edition.id"))
     removed_at: Mapped[datetime | None] = mapped_column()
+    # Erased (UK GDPR art. 17): names and phone scrubbed, kept as a number so later editions stay suppressed.
+    erased_at: Mapped[datetime | None] = mapped_column()
     # Bumped on every change to a shared field; devices send the version they last saw.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

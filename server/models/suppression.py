@@ -49,5 +49,8 @@ class Suppression(db.Model):
     # Only a do-not-contact can be lifted (the elector changed their mind); erasure is for good.
     lifted_at: Mapped[datetime | None] = mapped_column()
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # An erasure's keyed hash of the person's name and address (never the name itself), so a later
+    # register edition that lists them under a new elector number is still recognised and kept suppressed.
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
 
     elector = relationship("Elector", foreign_keys=[elector_id], viewonly=True)

@@ -1,12 +1,14 @@
 """Audit trail writer. Call it inside the transaction of the action it records, before the commit."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import insert
 
 from server.extensions import db
-from server.models import AuditEvent
+from server.models import AuditEvent, AuditSubject
 
 
 def record(
@@ -19,8 +21,13 @@ def record(
     constituency_id: int | None = None,
     region_id: int | None = None,
     details: dict | None = None,
+    subjects: Iterable[tuple[str, int]] = (),
 ) -> AuditEvent:
-    """Add an audit event to the current session; it commits (or rolls back) with the action."""
+    """Add an audit event to the current session; it commits (or rolls back) with the action.
+
+    ``subjects`` names the people the action touched, as ("member" | "elector", id) pairs, so a subject
+    access request can say who accessed whose data.
+    """
     event = AuditEvent(
         action=action,
         actor_user_id=actor_user_id,
@@ -33,6 +40,11 @@ def record(
         details=details or {},
     )
     db.session.add(event)
+    pairs = sorted(set(subjects))
+    if pairs:
+        db.session.flush()
+        db.session.execute(insert(AuditSubject), [
+            {"event_id": event.id, "subject_type": kind, "subject_id": int(sid)} for kind, sid in pairs])
     return event
 
 

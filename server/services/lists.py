@@ -235,7 +235,7 @@ def plan_call_list(principal: Principal, args: dict) -> tuple[Campaign, int, lis
         constituency_id = _one_constituency(principal, set(), args.get("constituency_id") or principal.constituency_id)
         stmt = (select(Member.id, Member.joined_on).where(
             Member.constituency_id == constituency_id, Member.phone.is_not(None), Member.consent_phone.is_(True),
-            Member.status.in_((MemberStatus.ACTIVE,)))
+            Member.status.in_((MemberStatus.NEW, MemberStatus.ACTIVE)), Member.erased_at.is_(None))
             .order_by(Member.joined_on.desc(), Member.id))
         if args.get("joined_since"):
             stmt = stmt.where(Member.joined_on >= args["joined_since"])

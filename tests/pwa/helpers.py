@@ -26,13 +26,13 @@ def open_app(page, path: str = "/"):
     page.wait_for_selector("html[data-ready=true]")
 
 
-def log_in(page, email: str, device_name: str = "Test phone"):
+def log_in(page, email: str, device_name: str = "Test phone", lands_on: str = "Your lists"):
     open_app(page)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_label("Name for this device").fill(device_name)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Your lists").wait_for()
+    page.get_by_role("heading", name=lands_on).wait_for()
 
 
 def wait_for_download(page):

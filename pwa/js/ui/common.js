@@ -101,7 +101,11 @@ export function ask({ title, body, buttons }) {
 
 /** Offer a JSON document as a file download. */
 export function downloadJson(filename, data) {
-  const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+  downloadBlob(filename, new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+}
+
+/** Offer a file the app holds (a download from the server, say) to be saved. */
+export function downloadBlob(filename, blob) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

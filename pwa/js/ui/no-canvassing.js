@@ -1,11 +1,10 @@
 // Why: every role lands on a screen that serves it. Membership secretaries and regional staff do not
 // canvass or phone bank, so the app says so plainly (in words, never a role code), runs no sync for them,
-// and leaves them their account and a way to log out.
+// and leaves them the way to their console, their account and a way to log out.
 import * as db from '../db.js';
 import { esc, focusHeading, roleName } from './common.js';
 
 const ELSEWHERE = {
-  membership_secretary: 'New members\' details and welcome calls for your CLP',
   regional_staff: 'Activity and contact rates across your region',
 };
 
@@ -19,7 +18,8 @@ export async function renderNoCanvassing(root) {
     <p>This app's walk lists and call lists are for canvassers, phone bankers and CLP admins, so there is
       nothing for you to download or send from this phone.</p>
     ${later ? `<p class="notice">${esc(later)} will appear here as Groundwork's screens for your role arrive.</p>` : ''}
-    <p><a class="btn" href="#/account">Your account</a></p>`;
+    <p class="actions">${document.querySelector('.bottomnav a[href="#/admin"]:not([hidden])')
+    ? '<a class="btn btn-primary" href="#/admin">Open the console</a>' : ''}<a class="btn" href="#/account">Your account</a></p>`;
   focusHeading(root);
   return null;
 }

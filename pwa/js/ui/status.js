@@ -3,13 +3,13 @@
 // "Sync now", the progress of a large sync, the records the server refused, and the export.
 import * as db from '../db.js';
 import { describeFailure } from '../outbox.js';
-import { describeError } from '../sync.js';
+import { canSync, describeError } from '../sync.js';
 import { buildExport, exportFileName } from '../export.js';
-import { ago, ask, downloadJson, esc, focusHeading, plural, when } from './common.js';
+import { ago, ask, downloadJson, esc, focusHeading, plural, roleName, when } from './common.js';
 
 async function snapshot() {
   const counts = await db.outboxCounts();
-  const meta = await db.getMeta(['lastSync', 'lastError', 'clockOffsetMs', 'token']);
+  const meta = await db.getMeta(['lastSync', 'lastError', 'clockOffsetMs', 'token', 'user']);
   return { ...counts, ...meta };
 }
 
@@ -28,6 +28,15 @@ export function mountStatusBar(el, scheduler) {
     busy = true;
     try {
       const s = await snapshot();
+      if (s.token && s.user && !canSync(s.user) && !s.pending && !s.failed) {
+        // A secretary or regional officer: nothing is recorded or synced here, so the bar says who is in.
+        const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
+        const role = roleName(s.user.role).replace(/^./, (c) => c.toUpperCase());
+        el.dataset.tone = offline ? 'warn' : 'ok';
+        el.innerHTML = `<span class="sync-line1">${esc(s.user.name)}</span><span class="sync-line2">${esc(role)}${offline ? ' · Offline' : ''}</span>`;
+        el.setAttribute('aria-label', `${s.user.name}, ${role}. Nothing is synced on this device.`);
+        return;
+      }
       const { running, progress, error } = scheduler.state;
       let line1;
       let tone = 'ok';
