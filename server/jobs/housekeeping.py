@@ -5,22 +5,53 @@ revoked device is told to wipe. So expiry is never turned into revocation here.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from server.extensions import db
-from server.models import LoginAttempt
+from server.models import AuditEvent, LoginAttempt
 from server.orm import utcnow
 from server.services import login_throttle
 
+CHUNK = 5000
+
+
+def login_attempt_cutoff(now: datetime | None = None) -> datetime:
+    """Login attempts before this are forgotten: RETENTION_LOGIN_ATTEMPT_DAYS old, and never inside the
+    current failure window (an attempt there is still evidence of the run being throttled)."""
+    cfg = current_app.config
+    kept = max(timedelta(days=cfg["RETENTION_LOGIN_ATTEMPT_DAYS"]), cfg["LOGIN_FAILURE_WINDOW"])
+    return (now or utcnow()) - kept
+
+
+def forget_login_attempts(now: datetime | None = None, chunk: int = CHUNK) -> int:
+    """Delete login attempts older than their retention, committing every ``chunk``; returns how many.
+
+    The audit log's record of each failed login keeps that it happened (and to which account), but loses the
+    email typed and the address it came from at the same age as the attempt itself.
+    """
+    cutoff = login_attempt_cutoff(now)
+    db.session.execute(update(AuditEvent).where(
+        AuditEvent.action == "auth.login_failed", AuditEvent.at < cutoff, AuditEvent.ip.is_not(None))
+        .values(ip=None, details={}))
+    db.session.commit()
+    forgotten = 0
+    while True:
+        ids = db.session.scalars(select(LoginAttempt.id).where(LoginAttempt.at < cutoff)
+                                 .order_by(LoginAttempt.id).limit(chunk)).all()
+        if not ids:
+            return forgotten
+        db.session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(ids)))
+        db.session.commit()
+        forgotten += len(ids)
+
 
 def prune_login_attempts() -> int:
-    """Forget login attempts after a day and throttle counters once they slow nothing (addresses are personal data)."""
-    cutoff = utcnow() - max(current_app.config["LOGIN_FAILURE_WINDOW"], timedelta(days=1))
-    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
-    forgotten = login_throttle.forget_idle()
+    """Forget login attempts after their retention (RETENTION_LOGIN_ATTEMPT_DAYS, a day by default) and
+    throttle counters once they slow nothing (emails and addresses are personal data)."""
+    forgotten = forget_login_attempts()
+    idle = login_throttle.forget_idle()
     db.session.commit()
-    return result.rowcount + forgotten
-
+    return forgotten + idle

@@ -35,10 +35,13 @@ from server.models import (
     PollingDistrict,
     Property,
     RegisterEdition,
+    Suppression,
+    SuppressionChannel,
+    SuppressionKind,
     Ward,
 )
 from server.orm import utcnow
-from server.services import audit, provisional
+from server.services import audit, erasure, provisional
 from server.services.register_parse import (
     MAX_LISTED_PROBLEMS,
     MODES,
@@ -100,6 +103,9 @@ class ImportSummary:
     dry_run: bool = False
     forced: bool = False
     edition_id: int | None = None
+    # Electors this edition lists who asked to be erased: kept erased (names not restored), including anyone
+    # listed under a new number whose name and address match an erasure's fingerprint.
+    erased_kept: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -265,6 +271,8 @@ class _Import:
         self.counted = _Bits()  # stored properties already counted as updated
         self.writing = True
         self.edition: RegisterEdition | None = None
+        # Erasures by fingerprint (few): a row matching one is written already erased, and stays suppressed.
+        self.erasures = erasure.erased_fingerprints("elector")
 
     # -- guards -------------------------------------------------------------------------------------
 
@@ -379,7 +387,7 @@ class _Import:
                 for e in db.session.execute(select(
                     Elector.id, Elector.prefix, Elector.number, Elector.suffix, Elector.surname, Elector.forenames,
                     Elector.markers, Elector.attainer_date, Elector.property_id, Elector.polling_district_id,
-                    Elector.status, Elector.version,
+                    Elector.status, Elector.version, Elector.erased_at,
                 ).where(Elector.constituency_id == self.cid, Elector.prefix == prefix, Elector.number.in_(batch))):
                     found[(e.prefix, e.number, e.suffix)] = e
         return found
@@ -489,40 +497,56 @@ class _Import:
         for fp in file_props:
             self.claimed.add(fp.existing_id)
 
-        # Electors: compare each row with what is held, by elector number.
+        # Electors: compare each row with what is held, by elector number. Someone erased stays erased: their
+        # names, markers and date are never written back, whichever number the edition gives them.
         adds: list[RegisterRow] = []
         changes: list[tuple[RegisterRow, object]] = []
         unchanged_ids: list[int] = []
+        erased_rows: dict[int, Suppression] = {}  # row line -> the erasure it matches (new to erasure here)
         for row in rows:
             old = existing.get(row.key)
             property_id = row_prop[row.line].existing_id
+            erased = old is not None and old.erased_at is not None
+            if not erased and self.erasures:
+                match = self.erasures.get(erasure.fingerprint("elector", row.surname, row.forenames,
+                                                              row.address_lines, row.postcode))
+                if match is not None:
+                    erased_rows[row.line] = match
             if old is None:
                 adds.append(row)
             elif (old.status != ElectorStatus.CURRENT or property_id != old.property_id
-                    or districts[row.prefix] != old.polling_district_id
-                    or (old.surname, old.forenames, old.markers, old.attainer_date)
-                    != (row.surname, row.forenames, row.markers, row.attainer_date)):
+                    or districts[row.prefix] != old.polling_district_id or row.line in erased_rows
+                    or (not erased and (old.surname, old.forenames, old.markers, old.attainer_date)
+                        != (row.surname, row.forenames, row.markers, row.attainer_date))):
                 changes.append((row, old))
             else:
                 unchanged_ids.append(old.id)
+            if erased or row.line in erased_rows:
+                summary.erased_kept += 1
         summary.added += len(adds)
         summary.updated += len(changes)
         summary.unchanged += len(unchanged_ids)
+
+        def personal(row: RegisterRow, old) -> dict:
+            if row.line in erased_rows or (old is not None and old.erased_at is not None):
+                return {"surname": "", "forenames": "", "markers": "", "attainer_date": None,
+                        "erased_at": old.erased_at if old is not None and old.erased_at else now}
+            return {"surname": row.surname, "forenames": row.forenames, "markers": row.markers,
+                    "attainer_date": row.attainer_date, "erased_at": None}
+
         if adds:
             with _one_plan_for_many():
                 db.session.execute(insert(Elector).execution_options(render_nulls=True), [{
                     "constituency_id": cid, "polling_district_id": districts[row.prefix],
                     "property_id": row_prop[row.line].existing_id, "prefix": row.prefix, "number": row.number,
-                    "suffix": row.suffix, "surname": row.surname, "forenames": row.forenames,
-                    "markers": row.markers, "attainer_date": row.attainer_date, "status": ElectorStatus.CURRENT,
+                    "suffix": row.suffix, **personal(row, None), "status": ElectorStatus.CURRENT,
                     "version": 1, "first_seen_edition_id": edition_id, "last_seen_edition_id": edition_id,
                     "created_at": now, "updated_at": now,
                 } for row in adds])
         if changes:
             db.session.execute(update(Elector), [{
                 "id": old.id, "polling_district_id": districts[row.prefix],
-                "property_id": row_prop[row.line].existing_id, "surname": row.surname, "forenames": row.forenames,
-                "markers": row.markers, "attainer_date": row.attainer_date, "status": ElectorStatus.CURRENT,
+                "property_id": row_prop[row.line].existing_id, **personal(row, old), "status": ElectorStatus.CURRENT,
                 "removed_at": None, "version": old.version + 1, "last_seen_edition_id": edition_id,
                 "updated_at": now,
             } for row, old in changes])
@@ -531,6 +555,30 @@ class _Import:
             # Seen again but not changed: devices need nothing new, so updated_at and version stay as they were.
             db.session.execute(update(table).where(table.c.id.in_(ids)).values(
                 last_seen_edition_id=edition_id, updated_at=table.c.updated_at))
+        if erased_rows:
+            self._keep_erased([row for row in rows if row.line in erased_rows], erased_rows, existing)
+
+    def _keep_erased(self, rows: list[RegisterRow], matches: dict[int, Suppression], existing: dict) -> None:
+        """Suppress (for good) the entries just written erased because their name and address match an erasure."""
+        ids = {}
+        for row in rows:
+            old = existing.get(row.key)
+            ids[row.line] = old.id if old is not None else db.session.scalar(select(Elector.id).where(
+                Elector.constituency_id == self.cid, Elector.prefix == row.prefix, Elector.number == row.number,
+                Elector.suffix == row.suffix))
+        for row in rows:
+            original, elector_id = matches[row.line], ids[row.line]
+            db.session.add(Suppression(
+                constituency_id=self.cid, elector_id=elector_id, kind=SuppressionKind.ERASURE,
+                channel=SuppressionChannel.ALL, source=original.source, created_by_id=self.actor_user_id,
+                created_at=self.now, fingerprint=original.fingerprint,
+                reason=f"Erased at their request (suppression {original.id}); listed again by the register as "
+                       f"{row.elector_number} in {self.summary.edition_label[:80]}."))
+            audit.record("rights.erasure_kept", actor_user_id=self.actor_user_id, target_type="elector",
+                         target_id=elector_id, constituency_id=self.cid, subjects=[("elector", elector_id)],
+                         details={"suppression_id": original.id, "register_edition_id": self.edition.id,
+                                  "elector_number": row.elector_number})
+        db.session.flush()
 
     # -- the end ------------------------------------------------------------------------------------
 
@@ -578,6 +626,7 @@ class _Import:
                      "counts": summary.counts, "properties_added": summary.properties_added,
                      "properties_updated": summary.properties_updated,
                      "districts_created": summary.districts_created, "provisional": settled,
+                     "erased_kept": summary.erased_kept,
                      "forced_past": [g.name for g in summary.refusals]},
         )
         db.session.commit()

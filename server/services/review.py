@@ -183,6 +183,10 @@ def undo(principal: Principal, item_id: int, *, note: str | None = None) -> Revi
     if item.status != "resolved" or not item.resolution:
         raise Conflict("This item has not been decided, so there is nothing to undo.", {"status": [item.status]})
     resolution = dict(item.resolution)
+    if resolution.get("choice") == "erased":
+        # Closed by an erasure (server/services/erasure.py): reopening it could write their data back.
+        raise Conflict("This was closed because the person was erased; it cannot be reopened.",
+                       {"status": [item.status]})
     touched: set[int] = {item.elector_id} if item.elector_id else set()
     reopen = True
     if item.kind == "intention_conflict" and resolution.get("record_id"):
@@ -328,7 +332,8 @@ def _settle_held(item: ReviewItem, choice: str, mutation_ids: list[uuid.UUID] | 
     else:
         engine().store.settle([
             Receipt(uuid.UUID(raw["id"]), device.id, raw["seq"], "forbidden", content_hash(raw),
-                    {"reason": "access_ended", "review": "rejected"}) for raw in targets])
+                    {"reason": "access_suspended" if data.get("suspended") else "access_ended", "review": "rejected"})
+            for raw in targets])
         decided = {raw["id"]: "rejected" for raw in targets}
     decisions.update(decided)
     data["decisions"] = decisions

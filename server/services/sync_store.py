@@ -308,6 +308,10 @@ class SqlStore(Store):
         self.session.flush()
 
     def add_review_items(self, items):
+        from server.services.erasure import without_erased  # a service, imported at use: the store loads without it
+
+        # Nothing about someone erased goes into the queue by name (docs/data-protection.md).
+        items = without_erased(self.session, items)
         for i in items:
             if i.kind == "presence_report" and self.session.scalar(select(ReviewItem.id).where(
                     ReviewItem.kind == i.kind, ReviewItem.elector_id == i.elector_id, ReviewItem.status == "open",

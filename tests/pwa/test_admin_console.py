@@ -195,7 +195,7 @@ def test_every_console_section_passes_an_accessibility_audit(browser, live_serve
         go(page, "#/admin/do-not-contact", "Do not contact")
         page.get_by_label("Surname or full name").fill(elector.surname)
         page.get_by_role("button", name="Search the register").click()
-        page.get_by_role("button", name=f"Choose {elector.forenames} {elector.surname}").wait_for()
+        page.get_by_role("button", name=f"Record an objection for {elector.forenames} {elector.surname}").wait_for()
         audit(page, f"do not contact with a search result at {width}")
         screenshot(page, f"admin-do-not-contact-{width}")
 
@@ -399,7 +399,7 @@ def test_an_objection_by_letter_is_recorded_and_lifted(desk, live_server):
     go(desk, "#/admin/do-not-contact", "Do not contact")
     desk.get_by_label("Surname or full name").fill(elector.surname)
     desk.get_by_role("button", name="Search the register").click()
-    desk.get_by_role("button", name=f"Choose {full_name}").click()
+    desk.get_by_role("button", name=f"Record an objection for {full_name}").click()
 
     record = desk.locator("form[data-record]")
     record.get_by_text(full_name, exact=True).wait_for()

@@ -1,9 +1,11 @@
 // Why: people object by letter, email or a call to the office, not only on the doorstep. The admin
 // finds the elector and records the objection with how it came; from then on nobody is sent to them
 // (the server takes them off lists and phones at their next sync). An objection is lifted only when
-// the person asks again, and the record of both stays. Names are shown only after a search.
-import { ask, esc, plural, toast } from '../ui/common.js';
-import { api, busy, clearErrors, day, explain, field, formValues, keepDraft, showErrors } from './common.js';
+// the person asks again, and the record of both stays. Names are shown only after a search. The same
+// search serves the person's other rights: a copy of what is held about them, and erasure (admin/rights.js).
+import { esc, plural, toast } from '../ui/common.js';
+import { api, busy, can, clearErrors, day, explain, field, formValues, keepDraft, showErrors } from './common.js';
+import { handleRequests, requestButtons } from './rights.js';
 
 const RECEIVED = [['letter', 'By letter'], ['email', 'By email'], ['phone', 'By phone'], ['in_person', 'In person']];
 const CHANNELS = [['all', 'Any contact at all'], ['door', 'No door-knocking'], ['phone', 'No phone calls'], ['text', 'No texts'], ['post', 'No post']];
@@ -22,18 +24,21 @@ function objectionsTable(page) {
     </tr>`).join('')}</tbody></table>${page.pages > 1 ? `<p class="small muted">Showing the latest ${page.items.length} of ${page.total}.</p>` : ''}`;
 }
 
-function electorResults(page) {
+function electorResults(page, rights) {
   if (!page.items.length) return '<p class="notice">Nobody on the register matches. Check the spelling, or search by postcode.</p>';
   return `<p>${plural(page.total, 'match', 'matches')}${page.total > page.items.length ? `; the first ${page.items.length} are shown` : ''}.</p>
     <ul class="plain-list">${page.items.map((e) => `<li class="row"><span><strong>${esc(e.forenames)} ${esc(e.surname)}</strong><br>
       <span class="small muted">${esc(e.elector_number)}${e.property ? ' · ' + esc(e.property.address) : ''}</span></span>
-      <button type="button" class="btn btn-small btn-primary" data-choose="${e.id}" data-name="${esc(e.forenames + ' ' + e.surname)}">Choose<span class="visually-hidden"> ${esc(e.forenames)} ${esc(e.surname)}</span></button></li>`).join('')}</ul>`;
+      <span class="actions"><button type="button" class="btn btn-small btn-primary" data-choose="${e.id}" data-name="${esc(e.forenames + ' ' + e.surname)}">Record an objection<span class="visually-hidden"> for ${esc(e.forenames)} ${esc(e.surname)}</span></button>
+      ${rights ? requestButtons('elector', e.id, `${e.forenames} ${e.surname}`) : ''}</span></li>`).join('')}</ul>`;
 }
 
-export async function render(root) {
+export async function render(root, admin) {
+  const rights = can(admin.user, 'rights:manage');
   root.innerHTML = `<h1>Do not contact</h1>
     <p>Record an objection that came by letter, email or phone. The person is taken off every list and every
-      phone at its next sync, and stays off until they ask again.</p>
+      phone at its next sync, and stays off until they ask again.${rights ? ` Find the person here too for a copy of
+      everything held about them (subject access), or to erase them.` : ''}</p>
     <form class="card" data-find novalidate role="search"><h2>Find the person</h2>
       <div class="grid2">${field({ name: 'name', label: 'Surname or full name', attrs: 'maxlength="120" autocomplete="off"' })}
         ${field({ name: 'postcode', label: 'Postcode', attrs: 'maxlength="10" autocomplete="off"' })}</div>
@@ -87,13 +92,17 @@ export async function render(root) {
       }
       try {
         const page = await api('GET', '/electors', { query: { name: v.name.trim() || undefined, postcode: v.postcode.trim() || undefined, per_page: 20 } });
-        results.innerHTML = electorResults(page);
+        results.innerHTML = electorResults(page, rights);
       } catch (error) { showErrors(find, error); }
     });
   });
   results.addEventListener('click', (event) => {
     const button = event.target.closest('[data-choose]');
     if (button) choose(button.dataset.choose, button.dataset.name);
+  });
+  handleRequests(results, (message, erased) => {
+    toast(message, { ms: 10000 });
+    if (erased) { results.innerHTML = ''; loadList(); }
   });
   recordForm.addEventListener('submit', (event) => {
     event.preventDefault();

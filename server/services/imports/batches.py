@@ -21,7 +21,7 @@ from server.services import audit
 from server.services.imports.codes import CodeTarget
 from server.services.imports.errors import ImportRefused
 from server.services.imports.matching import check_constituency
-from server.services.imports.pipeline import batch_header, read_export_device, read_sheet
+from server.services.imports.pipeline import FILE_REMOVED, batch_header, file_removed, read_export_device, read_sheet
 from server.services.imports.records import parse_sheet
 from server.services.imports.store import Places
 
@@ -158,6 +158,8 @@ def save_settings(principal: Principal, batch_id: int, args: dict) -> ImportBatc
         raise Conflict(f"This import is already {batch.status}.")
     if batch.kind != "sheet":
         raise Conflict("A file of unsent records has nothing to map.")
+    if file_removed(batch.id):
+        raise Conflict(FILE_REMOVED)
     if args.get("campaign_id") is not None:
         batch.campaign_id = campaign_for(principal, batch.constituency_id, args["campaign_id"]).id
     settings = dict(batch.settings or {})
@@ -197,6 +199,8 @@ def enqueue(principal: Principal, batch_id: int, action: str) -> ImportJob:
         raise Conflict(f"This import is already {batch.status}.")
     if action == "undo" and batch.status != "committed":
         raise Conflict("Only a committed import can be undone.")
+    if action in ("preview", "commit") and file_removed(batch.id):
+        raise Conflict(FILE_REMOVED)
     if db.session.scalar(select(ImportJob.id).where(ImportJob.batch_id == batch.id,
                                                     ImportJob.status.in_(JOB_ACTIVE)).limit(1)) is not None:
         raise Conflict("This import already has a job queued or running.")

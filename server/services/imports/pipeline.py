@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any, Callable
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from server.auth.policy import principal_for
 from server.errors import Conflict
@@ -382,6 +382,16 @@ def _apply_export(batch: ImportBatch, data: bytes, result: Result, progress: Pro
 
 # ---------------------------------------------------------------------------------------------- running
 
+FILE_REMOVED = ("This import's uploaded file was removed under the retention policy (RETENTION_EXPORT_DAYS); "
+                "its history and result are kept. Upload the file again to preview or commit it.")
+
+
+def file_removed(batch_id: int) -> bool:
+    """Whether retention (server/jobs/retention.py) has emptied the batch's stored file: nothing is left to
+    preview or commit. Undo never reads the file, so a committed batch can still be undone."""
+    return not db.session.scalar(select(func.length(ImportFile.data)).where(ImportFile.batch_id == batch_id))
+
+
 def _begin(batch_id: int) -> None:
     """Open the import's one transaction with a write (locking its batch): on SQLite the driver begins a
     transaction only at a write, and a savepoint released outside one would commit."""
@@ -397,6 +407,9 @@ def run(batch_id: int, action: str, progress: Progress = _none, *, user_id: int 
     if batch.status in ("committed", "undone"):
         db.session.rollback()
         raise Conflict(f"This import is already {batch.status}.")
+    if file_removed(batch_id):
+        db.session.rollback()
+        raise Conflict(FILE_REMOVED)
     data = db.session.get(ImportFile, batch_id).data
     now = utcnow()
     result = Result(action, batch.kind)
