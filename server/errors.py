@@ -25,6 +25,7 @@ class ErrorCode(str, enum.Enum):
     DEVICE_REVOKED = "device_revoked"
     ACCOUNT_DISABLED = "account_disabled"
     FORBIDDEN = "forbidden"
+    ACCESS_SUSPENDED = "access_suspended"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
@@ -84,6 +85,14 @@ class AccountDisabled(NotAuthenticated):
 
 class Forbidden(GroundworkError):
     status, code, default_message = 403, ErrorCode.FORBIDDEN, "You do not have access to this."
+
+
+class AccessSuspended(Forbidden):
+    """The caller's CLP's access is suspended (docs/access.md): only their own account and sync still work.
+
+    ``details``: ``{"since", "reason"}``. Not a sign-out: the phone keeps its data and its outbox."""
+
+    code, default_message = ErrorCode.ACCESS_SUSPENDED, "Your CLP's access to Groundwork is suspended."
 
 
 class NotFound(GroundworkError):

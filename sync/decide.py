@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sync.engine import Limits
 
 HELD_DETAILS = {"reason": "access_ended"}
+SUSPENDED_DETAILS = {"reason": "access_suspended"}  # made after the user's CLP's access was suspended
 # What a volunteer reports about where an elector is, which a CLP admin confirms in the review queue.
 PRESENCE_REPORTS = ("moved", "deceased")
 
@@ -105,6 +106,12 @@ class Decider:
         return found
 
     @staticmethod
+    def suspended(ctx: DeviceContext, made_at: datetime) -> bool:
+        """Made once the CLP's access was suspended: held for review like a delivery after access ended.
+        Judged by the corrected time, so what was made before the suspension counts whenever it arrives."""
+        return ctx.suspended_from is not None and made_at >= ctx.suspended_from
+
+    @staticmethod
     def outside(ctx: DeviceContext) -> Decision:
         """The one answer for everything a device may not write about, whether or not it exists or has
         objected, so the answer tells a stranger nothing."""
@@ -121,6 +128,8 @@ class Decider:
             if ctx.access_ended_at is not None:
                 return Decision(Status.HELD, HELD_DETAILS, constituency_id=constituency_id)
             when = correct(m.occurred_at, clock, server_now=now)
+            if self.suspended(ctx, when.at):
+                return Decision(Status.HELD, SUSPENDED_DETAILS, constituency_id=constituency_id)
             data = {k: m.data.get(k) for k in ("property_id", "surname", "forenames", "phone", "notes")}
             data.update(found_at=when.at.isoformat(), user_id=ctx.user_id, mutation_id=str(m.id))
             return Decision(Status.APPLIED, reviews=[ReviewRequest(constituency_id, "new_elector", None, data)])
@@ -138,6 +147,8 @@ class Decider:
             return Decision(Status.HELD, HELD_DETAILS, constituency_id=person.constituency_id)
         campaign = batch.campaigns.get(m.data.get("campaign_id")) if "campaign_id" in m.data else None
         when = correct(m.occurred_at, clock, server_now=now, not_before=campaign.starts_at if campaign else None)
+        if self.suspended(ctx, when.at):
+            return Decision(Status.HELD, SUSPENDED_DETAILS, constituency_id=person.constituency_id)
         channel = m.data.get("channel")
         if suppression_applies(suppressions.get(person.id, []), {"door": "door", "phone": "phone"}.get(channel)):
             # Suppression wins: nothing personal about this contact is stored.

@@ -265,7 +265,8 @@ class SyncEngine:
         for constituency_id, raws in sorted(held.items()):
             reviews.append(ReviewRequest(constituency_id, "held_delivery", None, {
                 "user_id": ctx.user_id, "device_id": str(ctx.device_id), "delivered_at": now.isoformat(),
-                "access_ended_at": ctx.access_ended_at.isoformat(),
+                "access_ended_at": (ctx.access_ended_at or ctx.suspended_from).isoformat(),
+                "suspended": ctx.access_ended_at is None,
                 "clock_offset_seconds": clock.offset.total_seconds(), "mutations": raws, "decisions": {},
             }))
         if reviews:
@@ -280,7 +281,7 @@ class SyncEngine:
         They are judged as the device's own pushes would have been when they arrived (lists as at the
         delivery, the clock offset measured then), credited to its user, and their held receipts are
         replaced by the outcome. Runs inside the caller's transaction."""
-        ctx = replace(ctx, access_ended_at=None, lists_as_of=delivered_at)
+        ctx = replace(ctx, access_ended_at=None, suspended_from=None, lists_as_of=delivered_at)
         offset = timedelta(seconds=clock_offset_seconds)
         clock = ClockReading(offset, abs(offset) > SKEW_TOLERANCE)
         fresh, answers, refused = [], [], []
@@ -382,7 +383,10 @@ class SyncEngine:
                 if confirmed:
                     storage.acked_token = token
                 storage.pending_token = None
-            page, has_more = self._page(ctx, storage_id, limit, now)
+            # While the CLP is suspended nothing new is sent, but removals are (an objection or an erasure
+            # must reach every phone); nothing is wiped, as the phone may hold work not yet delivered.
+            removals_only = ctx.suspended_from is not None and ctx.suspended_from <= now
+            page, has_more = self._page(ctx, storage_id, limit, now, removals_only=removals_only)
             if page:
                 # Random, so a page sent to one tab can never be confirmed by another tab's cursor.
                 storage.pending_token = token = new_token()
@@ -406,12 +410,14 @@ class SyncEngine:
             return "stale_cursor"
         return None
 
-    def _page(self, ctx: DeviceContext, storage_id: uuid.UUID, limit: int, now: datetime) -> tuple[list, bool]:
+    def _page(self, ctx: DeviceContext, storage_id: uuid.UUID, limit: int, now: datetime, *,
+              removals_only: bool = False) -> tuple[list, bool]:
         entitled = self.store.entitlement(ctx.user_id, now)
         held = self.store.holdings(ctx.device_id, storage_id)
         deletes = sorted(key for key in held if key not in entitled.versions)
-        upserts = sorted((key for key, version in entitled.versions.items() if held.get(key) != version),
-                         key=lambda k: (ENTITY_ORDER[k[0]], k[1]))
+        upserts = [] if removals_only else sorted(
+            (key for key, version in entitled.versions.items() if held.get(key) != version),
+            key=lambda k: (ENTITY_ORDER[k[0]], k[1]))
         wanted = (deletes + upserts)[:limit]
         has_more = len(deletes) + len(upserts) > limit
         by_entity: dict[str, list[int]] = {}

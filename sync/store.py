@@ -34,6 +34,10 @@ class DeviceContext:
     # Set once an admin withdrew the device's access or deactivated its user: what it delivers is held
     # for a CLP admin's review, never applied directly, and its pulls answer "wipe".
     access_ended_at: datetime | None = None
+    # Set while the user's CLP is suspended, or a suspension of it is scheduled: what was made from then on
+    # (by the corrected clock) is held for review as above, and what was made before is judged as usual,
+    # whenever it arrives. Once it has begun, pulls send removals only (nothing new) and never say wipe.
+    suspended_from: datetime | None = None
     # Canvassers and phone bankers write only about the electors and properties on their lists.
     lists_only: bool = False
     # When list membership is judged (None: at the push). Held records are judged as at their delivery.

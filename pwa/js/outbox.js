@@ -132,6 +132,9 @@ export function describeFailure(failure) {
         return 'This person is not on any of your lists (or the list ended more than a week ago), so the record was not accepted.';
       }
       if (details.reason === 'access_ended') return 'Your access had ended, and your organiser did not accept this record.';
+      if (details.reason === 'access_suspended') {
+        return 'Your CLP\'s access was suspended when you made this record, and your organiser did not accept it.';
+      }
       return 'This person is outside the area you work in, so the record was not accepted.';
     case 'too_large':
       return 'This record is too large to send. Export it and give the file to your organiser.';

@@ -7,7 +7,7 @@ from flask import Flask, g
 
 from server.auth.policy import Permission, Principal, principal_for, scope_clause
 from server.auth.tokens import device_for_request
-from server.errors import Forbidden
+from server.errors import AccessSuspended, Forbidden
 from server.extensions import db
 
 PUBLIC = "public"
@@ -28,7 +28,8 @@ def authorize(permission: Permission, *, delivery: bool = False):
     """Require a device token whose user's role grants ``permission``; sets ``g.principal`` and ``g.device``.
 
     Only sync passes ``delivery``: a device whose access was withdrawn may still hand over its outbox
-    (held for review) and be told to wipe (see ``device_for_request``).
+    (held for review) and be told to wipe (see ``device_for_request``). While a CLP's access is suspended,
+    its people get ``403 access_suspended`` for everything but their own account (``SELF``) and delivery.
     """
 
     def decorator(view):
@@ -36,6 +37,10 @@ def authorize(permission: Permission, *, delivery: bool = False):
         def wrapper(*args, **kwargs):
             device = device_for_request(delivery=delivery)
             principal = principal_for(db.session, device.user, device.id)
+            suspension = principal.suspension
+            if suspension is not None and not (delivery or permission == Permission.SELF):
+                # Its CLP's access is suspended: principal_for left only their own account and delivery.
+                raise AccessSuspended(details={"since": suspension.since.isoformat(), "reason": suspension.reason})
             if not principal.can(permission):
                 raise Forbidden(
                     f"Your role ({principal.role.value}) cannot do this.",

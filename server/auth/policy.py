@@ -12,7 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
+from server.auth.standing import ActiveGrant, ClpAccess, Suspension, active_grants, clp_access
 from server.models import (
+    CLP_ROLES,
     Assignment,
     AssignmentItem,
     AssignmentUser,
@@ -44,6 +46,10 @@ class Permission(str, enum.Enum):
     VOLUNTEERS_MANAGE = "volunteers:manage"  # create and deactivate the CLP's volunteer accounts
     SUPPRESSIONS_MANAGE = "suppressions:manage"  # record and lift objections received by letter or email
     IMPORTS_MANAGE = "imports:manage"  # import canvass sheets and files of unsent records, and undo them
+    MEMBERS_IMPORT = "members:import"  # load the membership list a national or regional office exports
+    MEMBERS_ACCESS_LOG = "members:access-log"  # see who accessed which members' data, and when (no details)
+    RIGHTS_MANAGE = "rights:manage"  # carry out erasure and subject access requests (UK GDPR arts. 15, 17)
+    ACCESS_MANAGE = "access:manage"  # schedule changes to a CLP's access, and grant time-limited roles
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,
@@ -56,19 +62,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLP_ADMIN: frozenset(
         _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW,
                   Permission.LISTS_MANAGE, Permission.CAMPAIGNS_MANAGE, Permission.VOLUNTEERS_MANAGE,
-                  Permission.SUPPRESSIONS_MANAGE, Permission.IMPORTS_MANAGE}
+                  Permission.SUPPRESSIONS_MANAGE, Permission.IMPORTS_MANAGE, Permission.RIGHTS_MANAGE}
     ),
     # Members' details, for their own CLP only; no canvass data.
     Role.MEMBERSHIP_SECRETARY: frozenset(
         {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.MEMBERS_READ}
     ),
-    # Regional staff monitor activity and devices; they do not browse individual electors.
+    # Regional staff monitor activity and devices; they do not browse individual electors or read members'
+    # contact details, but they load the membership list, see who accessed it, and manage CLPs' access.
     Role.REGIONAL_STAFF: frozenset(
         {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.DEVICES_READ,
-         Permission.DEVICES_REVOKE, Permission.AUDIT_READ}
+         Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.MEMBERS_IMPORT, Permission.MEMBERS_ACCESS_LOG,
+         Permission.ACCESS_MANAGE}
     ),
     Role.NATIONAL_ADMIN: frozenset(Permission),
 }
+
+# What the people of a CLP whose access is suspended may still do: their own account (and notices, and the
+# changes announced for their CLP), and hand over what their phones hold (sync delivery, held for review).
+WHILE_SUSPENDED = frozenset({Permission.SELF, Permission.SYNC})
 
 # Roles whose view of electors is narrowed to their current assignments.
 ASSIGNMENT_SCOPED_ROLES = frozenset({Role.CANVASSER, Role.PHONE_BANKER})
@@ -93,6 +105,15 @@ class Principal:
     constituency_ids: frozenset[int] | None
     device_id: uuid.UUID | None = None
     permissions: frozenset[Permission] = field(default_factory=frozenset)
+    # CLP roles only: their CLP's access (a suspension in effect narrows ``permissions``), and the roles
+    # granted to them for a while, whose permissions ``permissions`` includes.
+    access: ClpAccess = field(default_factory=ClpAccess)
+    grants: tuple[ActiveGrant, ...] = ()
+
+    @property
+    def suspension(self) -> Suspension | None:
+        """The suspension of the principal's CLP in effect now, if any."""
+        return self.access.current
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -104,8 +125,14 @@ class Principal:
         return self.scope_kind == ScopeKind.NATION or region_id == self.region_id
 
 
-def principal_for(session, user, device_id: uuid.UUID | None = None) -> Principal:
-    """Build the principal for a user, resolving their scope to concrete constituency ids once."""
+def principal_for(session, user, device_id: uuid.UUID | None = None, *, now: datetime | None = None) -> Principal:
+    """Build the principal for a user, resolving their scope to concrete constituency ids once.
+
+    For the people of a CLP, their grants in force add permissions, and a suspension of their CLP's access
+    in effect leaves them only ``WHILE_SUSPENDED`` (docs/access.md).
+    """
+    permissions = ROLE_PERMISSIONS[user.role]
+    access, grants = ClpAccess(), ()
     if user.role == Role.NATIONAL_ADMIN:
         kind, region_id, ids = ScopeKind.NATION, None, None
     elif user.role == Role.REGIONAL_STAFF:
@@ -115,6 +142,14 @@ def principal_for(session, user, device_id: uuid.UUID | None = None) -> Principa
         kind = ScopeKind.CONSTITUENCY
         region_id = session.scalar(select(Constituency.region_id).where(Constituency.id == user.constituency_id))
         ids = frozenset({user.constituency_id})
+        if user.role in CLP_ROLES:
+            now = now or utcnow()
+            grants = active_grants(session, user.id, user.constituency_id, now)
+            for grant in grants:  # the same CLP scope: a grant adds what a role may do, never where
+                permissions = permissions | ROLE_PERMISSIONS[grant.role]
+            access = clp_access(session, user.constituency_id, now)
+            if access.current is not None:
+                permissions = permissions & WHILE_SUSPENDED
     return Principal(
         user_id=user.id,
         role=user.role,
@@ -123,7 +158,9 @@ def principal_for(session, user, device_id: uuid.UUID | None = None) -> Principa
         constituency_id=user.constituency_id,
         constituency_ids=ids,
         device_id=device_id,
-        permissions=ROLE_PERMISSIONS[user.role],
+        permissions=permissions,
+        access=access,
+        grants=grants,
     )
 
 

@@ -130,6 +130,14 @@ class ScopeSchema(Schema):
     constituency_id = fields.Integer(allow_none=True)
 
 
+class GrantHeldSchema(Schema):
+    id = fields.Integer()
+    role = fields.Enum(Role, by_value=True)
+    constituency_id = fields.Integer()
+    constituency_name = fields.String()
+    ends_at = fields.DateTime()
+
+
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     email = fields.String(dump_only=True)
@@ -137,6 +145,8 @@ class UserSchema(Schema):
     role = fields.Enum(Role, by_value=True, dump_only=True)
     scope = fields.Nested(ScopeSchema, dump_only=True)
     permissions = fields.List(fields.String(), dump_only=True)
+    grants = fields.List(fields.Nested(GrantHeldSchema), dump_only=True, metadata={
+        "description": "Roles held for a while (docs/access.md), whose permissions are in permissions"})
 
 
 class DeviceSchema(Schema):

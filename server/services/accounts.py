@@ -223,7 +223,11 @@ def end_access(user: User, *, actor_user_id: int | None, reason: Revocation = Re
 
 
 def describe_user(user: User, principal: Principal) -> dict:
-    """The user as the app sees them: identity, scope and what they may do (``principal`` is theirs)."""
+    """The user as the app sees them: identity, scope, what they may do (``principal`` is theirs), and the
+    roles they hold for a while."""
+    ids = sorted({g.constituency_id for g in principal.grants})
+    names = dict(db.session.execute(select(Constituency.id, Constituency.name).where(Constituency.id.in_(ids)))
+                 .all()) if ids else {}
     return {
         "id": user.id,
         "email": user.email,
@@ -235,4 +239,7 @@ def describe_user(user: User, principal: Principal) -> dict:
             "constituency_id": principal.constituency_id,
         },
         "permissions": sorted(p.value for p in principal.permissions),
+        "grants": [{"id": g.id, "role": g.role, "constituency_id": g.constituency_id,
+                    "constituency_name": names.get(g.constituency_id), "ends_at": g.ends_at}
+                   for g in principal.grants],
     }

@@ -190,7 +190,7 @@ def _held(look: _Lookup, item: ReviewItem) -> dict:
                         "elector": elector["name"] if elector else None,
                         "address": elector["address"] if elector else None, "decision": decisions.get(raw.get("id"))})
     return {"volunteer": look.person(data.get("user_id")), "access_ended_at": data.get("access_ended_at"),
-            "delivered_at": data.get("delivered_at"), "records": records}
+            "suspended": bool(data.get("suspended")), "delivered_at": data.get("delivered_at"), "records": records}
 
 
 DESCRIBERS = {"intention_conflict": _intention, "field_conflict": _field, "new_elector": _new_elector,

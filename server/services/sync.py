@@ -14,6 +14,7 @@ from server.auth.policy import ASSIGNMENT_SCOPED_ROLES, Principal
 from server.errors import DeviceRevoked
 from server.extensions import db
 from server.models import (
+    CLP_ROLES,
     ContactRecord,
     Device,
     DeviceHolding,
@@ -59,10 +60,16 @@ def access_ended_at(device: Device):
 
 
 def device_context(principal: Principal, device: Device) -> DeviceContext:
-    """The engine's view of the caller: scope, whether they write only about their lists, and whether
-    their access has ended (their deliveries are then held for review)."""
+    """The engine's view of the caller: scope, whether they write only about their lists, whether their
+    access has ended (their deliveries are then held for review, and pulls say wipe), and from when their
+    CLP's access is suspended (the suspension in effect or the next one scheduled, for the people of a CLP:
+    what they made from then on is held for review; nothing is wiped).
+
+    The device's own end of access is not folded into ``suspended_from``: it holds everything, whatever a
+    record claims about when it was made (docs/sync-protocol.md 4.3), so it is the stricter of the two."""
     return DeviceContext(device.id, principal.user_id, principal.constituency_ids,
                          access_ended_at=access_ended_at(device),
+                         suspended_from=principal.access.suspended_from if principal.role in CLP_ROLES else None,
                          lists_only=principal.role in ASSIGNMENT_SCOPED_ROLES)
 
 

@@ -3,17 +3,13 @@
 // login's token, errors shown beside the field the server named, a plain offline notice, and drafts
 // kept in the app's local store so that nothing typed is lost to a dropped connection or a reload.
 import * as db from '../db.js';
+import { refresh as refreshAccess } from '../access.js';
 import { ApiError, NetworkError, call } from '../api.js';
 import { esc } from '../ui/common.js';
 
 /** The logged-in user may do this (the server's permission names, as /me lists them). */
 export function can(user, permission) {
   return !!(user && (user.permissions || []).includes(permission));
-}
-
-/** The console's sections are for people who manage a CLP: lists:manage is the mark of one. */
-export function canManage(user) {
-  return can(user, 'lists:manage');
 }
 
 /**
@@ -29,6 +25,8 @@ export async function api(method, path, options = {}) {
       await db.setMeta({ authProblem: { code: error.code, message: error.message } });
       location.hash = '#/login';
     }
+    // The CLP's access was suspended since this screen was drawn: the banner says since when and why.
+    if (error instanceof ApiError && error.code === 'access_suspended') refreshAccess({ force: true });
     throw error;
   }
 }

@@ -39,7 +39,9 @@ function decisionButtons(item) {
   }
   if (item.kind === 'held_delivery') {
     const open = d.records.filter((r) => !r.decision);
-    return `<p>${esc(d.volunteer)}'s access ended ${esc(when(d.access_ended_at))}; their phone sent these ${esc(when(d.delivered_at))}.</p>
+    const why = d.suspended ? `The CLP's access was suspended ${esc(when(d.access_ended_at))}; ${esc(d.volunteer)} made these after that`
+      : `${esc(d.volunteer)}'s access ended ${esc(when(d.access_ended_at))}`;
+    return `<p>${why}; their phone sent these ${esc(when(d.delivered_at))}.</p>
       <ul class="plain-list held">${d.records.map((r) => `<li class="row"><label class="check">
         ${r.decision ? '' : `<input type="checkbox" data-record="${esc(r.id)}" checked>`}
         <span>${esc(r.what)}${r.elector ? ` — ${esc(r.elector)}` : ''} <span class="small muted">${esc(when(r.when))}${r.decision ? ' · ' + esc(r.decision) : ''}</span></span></label></li>`).join('')}</ul>
