@@ -1,6 +1,8 @@
-// Why: the service worker only wires the browser's events to sw-strategies.js. Its version (filled in
-// by the server from a hash of the shell) names the cache, so any change to the app is a new worker,
-// which waits until the page has checked that no sync is in flight and the user agreed to reload.
+// Why: the service worker only wires the browser's events to sw-strategies.js (and web push's to
+// sw-push.js). Its version (filled in by the server from a hash of the shell) names the cache, so any
+// change to the app is a new worker, which waits until the page has checked that no sync is in flight
+// and the user agreed to reload.
+import { openNotice, resubscribe, showNotice } from './js/sw-push.js';
 import { backgroundSync, dropOldCaches, precache, route, SYNC_TAG } from './js/sw-strategies.js';
 
 const VERSION = '__SHELL_VERSION__';
@@ -26,4 +28,16 @@ self.addEventListener('message', (event) => {
 
 self.addEventListener('sync', (event) => {
   if (event.tag === SYNC_TAG) event.waitUntil(backgroundSync(self.clients));
+});
+
+self.addEventListener('push', (event) => {
+  event.waitUntil(showNotice(self.registration, event));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.waitUntil(openNotice(self.clients, self.location.origin, event.notification));
+});
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(resubscribe(self.registration, event));
 });

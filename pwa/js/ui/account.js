@@ -1,9 +1,11 @@
 // Why: logging out must never silently lose work. It first tries to send everything, then warns about
 // anything still unsent and offers the export, and only then signs the device out on the server and
-// deletes every piece of personal data the app keeps on the phone.
+// deletes every piece of personal data the app keeps on the phone. Here too, notices on this device are
+// turned on (only when the person asks) and off.
 import * as api from '../api.js';
 import * as db from '../db.js';
 import { buildExport, exportFileName } from '../export.js';
+import * as push from '../push.js';
 import { canSync } from '../sync.js';
 import { ask, downloadJson, esc, focusHeading, plural, roleName } from './common.js';
 
@@ -25,6 +27,12 @@ export async function renderAccount(root, ctx) {
       <p>${counts.pending + counts.failed ? esc(plural(counts.pending + counts.failed, 'record')) + ' not yet delivered.' : 'Every record has been delivered.'}</p>
       <button type="button" class="btn" data-export ${counts.pending + counts.failed ? '' : 'disabled'}>Export unsent records to a file</button>
     </section>
+    <section class="card" data-push hidden>
+      <h2 class="h3">Notices on this device</h2>
+      <p data-push-text></p>
+      <button type="button" class="btn" data-push-toggle hidden></button>
+      <p role="status" data-push-status></p>
+    </section>
     <section class="card">
       <h2 class="h3">Log out</h2>
       <p>Logging out signs this device out and deletes the lists and records kept on it.</p>
@@ -35,8 +43,69 @@ export async function renderAccount(root, ctx) {
   root.addEventListener('click', async (event) => {
     if (event.target.closest('[data-export]')) downloadJson(exportFileName(), await buildExport());
     if (event.target.closest('[data-logout]')) await logout(ctx, status);
+    if (event.target.closest('[data-push-toggle]')) await togglePush(root.querySelector('[data-push]'));
   });
   focusHeading(root);
+  showPush(root.querySelector('[data-push]')); // not awaited: the screen never waits on the network
+}
+
+// ---- notices on this device (web push) ----------------------------------------------------------------
+
+const PUSH_TEXT = {
+  off: 'Get a notice on this device when Groundwork has something for you, such as new members in your CLP, ' +
+    'a role about to end or a change to your CLP\'s access. A notice names no voter or member: open Groundwork ' +
+    'to see more. Your browser will ask whether to allow notifications.',
+  on: 'This device shows your notices from Groundwork.',
+  denied: 'Notifications from Groundwork are blocked in this browser\'s settings. Allow them there to get notices here.',
+  'home-screen': 'To get notices on an iPhone or iPad, add Groundwork to your Home Screen (Share, then Add to ' +
+    'Home Screen) and open it from there.',
+  unsupported: 'This browser cannot show notices from Groundwork.',
+};
+
+async function showPush(card, current) {
+  let shown = current;
+  try {
+    shown = shown || await push.state();
+    if (shown === 'on' || shown === 'off') {
+      const key = await push.serverKey((await db.session()).token);
+      if (key === null) { card.hidden = true; return; } // the server has push turned off: nothing to offer
+      if (shown === 'on' && !(await push.usesKey(key))) shown = 'off'; // the server has a new key since
+    }
+  } catch (error) {
+    if (!shown) return; // the browser could not tell: say nothing rather than something wrong
+  }
+  card.querySelector('[data-push-text]').textContent = PUSH_TEXT[shown];
+  const button = card.querySelector('[data-push-toggle]');
+  button.hidden = shown !== 'on' && shown !== 'off';
+  button.dataset.state = shown;
+  button.textContent = shown === 'on' ? 'Stop notices on this device' : 'Get notices on this device';
+  card.hidden = false;
+}
+
+async function togglePush(card) {
+  const button = card.querySelector('[data-push-toggle]');
+  const status = card.querySelector('[data-push-status]');
+  button.disabled = true;
+  status.textContent = '';
+  try {
+    if (button.dataset.state === 'on') {
+      await push.disable((await db.session()).token);
+      await showPush(card, 'off');
+      status.textContent = 'Notices are off on this device.';
+    } else {
+      const result = await push.enable();
+      if (result === 'unavailable') { card.hidden = true; return; }
+      await showPush(card, result);
+      if (result === 'on') status.textContent = 'Notices are on for this device.';
+      if (result === 'off') status.textContent = 'Nothing changed: notifications were not allowed.';
+    }
+  } catch (error) {
+    status.textContent = error instanceof api.NetworkError
+      ? 'No connection: try again when you are online.'
+      : 'Notices could not be turned on here. ' + (error.message || '');
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function logout(ctx, status) {
@@ -69,6 +138,7 @@ async function logout(ctx, status) {
   }
   status.textContent = 'Logging out…';
   const { token } = await db.session();
+  await push.disable(token); // best effort, before the token dies: no notices for a signed-out phone
   let signedOut = true;
   try {
     if (token) await api.logout(token);
