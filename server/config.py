@@ -1,8 +1,10 @@
 """Configuration read once from the environment, so every deployment is described by its env vars."""
 from __future__ import annotations
 
+import base64
 import os
-from datetime import timedelta
+import re
+from datetime import time, timedelta
 
 
 class ConfigError(RuntimeError):
@@ -50,6 +52,79 @@ def _share(name: str, default: float) -> float:
     return value
 
 
+# Retention periods in days (docs/retention.md), applied nightly by server/jobs/retention.py.
+RETENTION_KEYS = ("RETENTION_CONTACT_CONTENT_DAYS", "RETENTION_DEVICE_DAYS", "RETENTION_LOGIN_ATTEMPT_DAYS",
+                  "RETENTION_EXPORT_DAYS", "RETENTION_AUDIT_DAYS")
+RETENTION_MAX_DAYS = 36500  # a century: anything longer is a typo, and would overflow date arithmetic
+
+
+def check_retention(periods: dict[str, int]) -> None:
+    """Every period is a whole number of days from 1 to RETENTION_MAX_DAYS, and the audit log, which records
+    what the others removed and who accessed what, is kept at least as long as any of them."""
+    for name in RETENTION_KEYS:
+        if not 1 <= periods[name] <= RETENTION_MAX_DAYS:
+            raise ConfigError(f"{name} must be a whole number of days from 1 to {RETENTION_MAX_DAYS}, "
+                              f"got {periods[name]}")
+    audit = periods["RETENTION_AUDIT_DAYS"]
+    longer = [f"{name}={periods[name]}" for name in RETENTION_KEYS if periods[name] > audit]
+    if longer:
+        raise ConfigError(f"RETENTION_AUDIT_DAYS ({audit}) must be the longest retention period, but "
+                          + ", ".join(longer) + " is longer: the audit log must outlive what it records.")
+
+
+# Web push (docs/push.md): the hosts of the browsers' push services that subscriptions may name. The server
+# posts to a subscription's endpoint, so an endpoint anywhere else (an internal address) is refused.
+PUSH_SERVICE_HOSTS_DEFAULT = ("fcm.googleapis.com,updates.push.services.mozilla.com,push.services.mozilla.com,"
+                              "push.apple.com,notify.windows.com")
+
+
+def parse_quiet_hours(raw: str | None) -> tuple[time, time] | None:
+    """``"21:00-09:00"`` as (start, end) local times; None for no quiet hours ("" or "off")."""
+    text = (raw or "").strip().lower()
+    if text in {"", "off", "none"}:
+        return None
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)", text)
+    if not match or match.group(1, 2) == match.group(3, 4):
+        raise ConfigError(f"PUSH_QUIET_HOURS must be two different times like 21:00-09:00 (or off), got {raw!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    return time(h1, m1), time(h2, m2)
+
+
+def vapid_public_key(private_key: str) -> str | None:
+    """The applicationServerKey (base64url, uncompressed P-256 point) of a VAPID private key in a form
+    pywebpush reads (base64url of the raw 32-byte key or of DER); None if it is not one."""
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid
+
+    try:
+        key = Vapid.from_string(private_key.strip()).public_key
+    except Exception:  # bad base64, a wrong length, another curve: all mean "not a key"
+        return None
+    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def check_vapid(public_key: str | None, private_key: str | None, subject: str | None) -> None:
+    """If web push is configured at all, it is configured right: both keys, a matching pair, and a subject
+    push services accept (a mailto: address, or an https: origin with no path)."""
+    if not (public_key or private_key or subject):
+        return
+    if subject and not re.fullmatch(r"mailto:[^@\s]+@[\w-]+(\.[\w-]+)+|https://[\w-]+(\.[\w-]+)+", subject):
+        raise ConfigError(f"VAPID_SUBJECT must be a mailto: address (mailto:digital@example.org) or an https: "
+                          f"origin with no path (https://groundwork.example.org), got {subject!r}")
+    if bool(public_key) != bool(private_key):
+        raise ConfigError("VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together (with both unset, "
+                          "`flask push keys` makes a pair)")
+    if public_key and private_key:
+        derived = vapid_public_key(private_key)
+        if derived is None:
+            raise ConfigError("VAPID_PRIVATE_KEY is not a usable P-256 key (base64url, raw or DER). With both "
+                              "keys unset, `flask push keys` makes a pair.")
+        if derived != public_key.strip().rstrip("="):
+            raise ConfigError(f"VAPID_PUBLIC_KEY is not the public half of VAPID_PRIVATE_KEY: that would be "
+                              f"{derived}")
+
+
 class Config:
     """Every setting Groundwork reads. Instantiate to read the environment as it is now."""
 
@@ -79,6 +154,13 @@ class Config:
         self.VAPID_PRIVATE_KEY = env.get("VAPID_PRIVATE_KEY")
         self.VAPID_PUBLIC_KEY = env.get("VAPID_PUBLIC_KEY")
         self.VAPID_SUBJECT = env.get("VAPID_SUBJECT")
+        # Notices pushed to one person's devices per day (London time), and the hours they are held back.
+        self.PUSH_MAX_PER_DAY = _int("PUSH_MAX_PER_DAY", 5)
+        self.PUSH_QUIET_HOURS = env.get("PUSH_QUIET_HOURS", "21:00-09:00")
+        parse_quiet_hours(self.PUSH_QUIET_HOURS)
+        if self.PUSH_MAX_PER_DAY < 0:
+            raise ConfigError(f"PUSH_MAX_PER_DAY must be 0 or more, got {self.PUSH_MAX_PER_DAY}")
+        self.PUSH_SERVICE_HOSTS = env.get("PUSH_SERVICE_HOSTS", PUSH_SERVICE_HOSTS_DEFAULT)
 
         # API paging.
         self.API_DEFAULT_PAGE_SIZE = _int("API_DEFAULT_PAGE_SIZE", 50)
@@ -109,6 +191,17 @@ class Config:
         # current electors is refused as the wrong file (another CLP's, or part of one) unless forced.
         self.REGISTER_MAX_REMOVAL_SHARE = _share("REGISTER_MAX_REMOVAL_SHARE", 0.2)
 
+        # Retention (docs/retention.md): days before personal data is removed by the nightly job. Notes and
+        # free-text answers go a year after their campaign ends (counts stay); what the server knows of a
+        # phone, 90 days after it was last heard from; login attempts after a day; uploaded import files
+        # after 30 days; the audit log after six years (it must be the longest: checked below).
+        self.RETENTION_CONTACT_CONTENT_DAYS = _int("RETENTION_CONTACT_CONTENT_DAYS", 365)
+        self.RETENTION_DEVICE_DAYS = _int("RETENTION_DEVICE_DAYS", 90)
+        self.RETENTION_LOGIN_ATTEMPT_DAYS = _int("RETENTION_LOGIN_ATTEMPT_DAYS", 1)
+        self.RETENTION_EXPORT_DAYS = _int("RETENTION_EXPORT_DAYS", 30)
+        self.RETENTION_AUDIT_DAYS = _int("RETENTION_AUDIT_DAYS", 2192)
+        check_retention({name: getattr(self, name) for name in RETENTION_KEYS})
+
         self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
         # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
@@ -128,9 +221,9 @@ class Config:
         return {k: v for k, v in vars(self).items() if k.isupper()}
 
     def validate(self) -> None:
-        """Fail fast with every missing production setting named at once."""
+        """Fail fast with every missing production setting named at once, and on web push set up wrong."""
         if not self.is_production:
-            return
+            return check_vapid(self.VAPID_PUBLIC_KEY, self.VAPID_PRIVATE_KEY, self.VAPID_SUBJECT)
         missing = [name for name in self.REQUIRED_IN_PRODUCTION if not getattr(self, name)]
         if missing:
             raise ConfigError(
@@ -140,3 +233,4 @@ class Config:
             )
         if len(self.SECRET_KEY) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters in production.")
+        check_vapid(self.VAPID_PUBLIC_KEY, self.VAPID_PRIVATE_KEY, self.VAPID_SUBJECT)

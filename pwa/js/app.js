@@ -1,6 +1,7 @@
 // Why: starts the app: registers the service worker (and handles a new version safely), opens the
 // local store, routes between screens, keeps the sync bar current and starts sync on load, on
 // `online`, when the app becomes visible, on a timer, after each record, and via Background Sync.
+import * as access from './access.js';
 import * as db from './db.js';
 import { canSync, SyncScheduler, whenIdle } from './sync.js';
 import { SYNC_TAG } from './sw-strategies.js';
@@ -29,9 +30,14 @@ const ROUTES = [
 // The screens a role that does not canvass may open; anything else takes it to #/elsewhere.
 const OPEN_TO_EVERY_ROLE = new Set(['#/login', '#/account', '#/elsewhere']);
 const isAdmin = (hash) => /^#\/admin(\/|$)/.test(hash);
-// Those who manage a CLP have the console; lists:manage is its mark (see admin/common.js).
-const canManage = (user) => !!(user && (user.permissions || []).includes('lists:manage'));
-const home = (user) => (canManage(user) ? '#/admin' : '#/lists');
+// The console (admin/shell.js) is for anyone with one of its sections: CLP admins, membership secretaries,
+// regional staff and national admins.
+const CONSOLE = ['lists:manage', 'members:read', 'members:access-log', 'members:import', 'access:manage'];
+const canManage = (user) => !!(user && CONSOLE.some((p) => (user.permissions || []).includes(p)));
+// CLP admins start in the console, volunteers with their lists (even while they stand in as membership
+// secretary), and the roles that do not canvass in the console.
+const home = (user) => ((user && (user.permissions || []).includes('lists:manage')) || (canManage(user) && !canSync(user))
+  ? '#/admin' : '#/lists');
 
 const ctx = {
   scheduler,
@@ -47,21 +53,28 @@ const ctx = {
   },
   async loggedIn() {
     const { user } = await db.session();
+    refreshStatus();
+    access.refresh({ force: true });
     if (canSync(user)) {
       startSync();
       scheduler.request('login');
     }
-    if (canManage(user)) return go('#/admin');
-    if (!canSync(user)) return go('#/elsewhere');
-    go('#/lists');
+    if (!canSync(user) && !canManage(user)) return go('#/elsewhere');
+    go(home(user));
   },
   loggedOut(message) {
     scheduler.stop();
     started = false;
     refreshStatus();
+    access.show();
     go('#/login', { message });
   },
 };
+
+/** Check the CLP's access and the user's permissions; a change of permissions redraws the screens offered. */
+function checkAccess(options) {
+  return access.refresh(options).then((changed) => { if (changed && !busyOnScreen()) route(); });
+}
 
 let pendingParams = null;
 let pendingFlash = null;
@@ -222,6 +235,7 @@ async function onSynced() {
 async function boot() {
   refreshStatus = mountStatusBar(document.getElementById('sync-status'), scheduler);
   scheduler.addEventListener('synced', (event) => {
+    checkAccess();
     const result = event.detail || {};
     const pushed = result.pushed || {};
     if (result.received || result.resets || (result.ended && result.ended.length) || pushed.suppressed || pushed.reused) {
@@ -231,12 +245,13 @@ async function boot() {
   scheduler.addEventListener('wiped', () => ctx.loggedOut('wiped'));
   scheduler.addEventListener('auth', () => refreshStatus());
   window.addEventListener('hashchange', route);
-  window.addEventListener('online', () => scheduler.request('online'));
+  window.addEventListener('online', () => { scheduler.request('online'); checkAccess({ force: true }); });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && started) scheduler.request('visible');
   });
   await db.open();
   await route();
+  checkAccess({ force: true });
   const { token, user } = await db.session();
   if (token && canSync(user)) startSync();
   registerServiceWorker();

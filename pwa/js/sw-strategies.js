@@ -19,9 +19,12 @@ export const SHELL = [
   '/js/outbox.js',
   '/js/sync.js',
   '/js/sw-strategies.js',
+  '/js/push.js',
+  '/js/sw-push.js',
   '/js/walkorder.js',
   '/js/recording.js',
   '/js/export.js',
+  '/js/access.js',
   '/js/ui/common.js',
   '/js/ui/status.js',
   '/js/ui/login.js',
@@ -52,6 +55,12 @@ export const ADMIN = [
   '/js/admin/review.js',
   '/js/admin/imports.js',
   '/js/admin/import-batch.js',
+  '/js/admin/members.js',
+  '/js/admin/member-access.js',
+  '/js/admin/clp-access.js',
+  '/js/admin/grants.js',
+  '/js/admin/rights.js',
+  '/js/admin/member-imports.js',
 ];
 
 export function cacheName(version) {

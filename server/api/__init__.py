@@ -35,7 +35,8 @@ class ErrorResponses(BasePlugin):
     REASONS = {
         "400": "The body is not valid JSON, or is nested too deeply.",
         "401": "No valid device token (missing, unknown, expired, revoked), or a disabled account.",
-        "403": "The role does not have the permission this needs.",
+        "403": "The role does not have the permission this needs (forbidden), or the CLP's access is suspended "
+               "(access_suspended).",
         "404": "Nothing by that id in your scope.",
         "413": "The body is larger than the limit given in details.",
         "422": "Some fields are invalid; details name them.",
@@ -66,8 +67,9 @@ class ErrorResponses(BasePlugin):
 
 
 def register_api(app: Flask) -> GroundworkApi:
-    from server.api import (audit, auth, campaigns, devices, electors, geography, imports, lists, meta, review,
-                            suppressions, sync, volunteers)
+    from server.api import (access, audit, auth, campaigns, devices, electors, geography, imports, lists,
+                            member_imports, members, meta, notices, push, review, rights, suppressions, sync,
+                            volunteers)
 
     api = GroundworkApi(
         app,
@@ -91,7 +93,7 @@ def register_api(app: Flask) -> GroundworkApi:
     api.spec.components.schema("Scale", schema=ScaleSchema)  # or a scale's range
     with app.app_context():  # limits read from settings (page sizes) are documented as configured
         for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review, lists, volunteers,
-                       suppressions, imports):
+                       suppressions, imports, members, member_imports, rights, notices, access, push):
             api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

@@ -6,6 +6,9 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from server.cli.demo import demo_command
+    from server.cli.jobs import jobs_cli
+    from server.cli.members import members_cli
+    from server.cli.push import push_cli
     from server.cli.register import register_cli
     from server.cli.sync import sync_cli
     from server.cli.users import users_cli
@@ -14,6 +17,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(register_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(sync_cli)
+    app.cli.add_command(members_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(push_cli)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """Every model, importable from one place (Alembic and the services read them from here)."""
+from server.models.access import AccessChange, AccessChangeKind
 from server.models.assignment import Assignment, AssignmentItem, AssignmentKind, AssignmentUser
-from server.models.audit import AuditEvent
+from server.models.audit import AuditEvent, AuditSubject
 from server.models.campaign import (
     Campaign,
     CampaignCode,
@@ -19,10 +20,13 @@ from server.models.people import (
     LoginThrottle,
     Member,
     MemberStatus,
+    Notice,
     Revocation,
     Role,
+    RoleGrant,
     User,
 )
+from server.models.push import PushSubscription
 from server.models.register import FRANCHISE_MARKERS, Elector, ElectorStatus, RegisterEdition
 from server.models.sync import (
     DeviceHolding,

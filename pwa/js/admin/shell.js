@@ -7,12 +7,18 @@ import { esc, focusHeading } from '../ui/common.js';
 import { api, can, explain } from './common.js';
 
 const SECTIONS = [
+  { key: 'members', label: 'New members', permission: 'members:read', load: () => import('./members.js') },
+  { key: 'membership-list', label: 'Membership list', permission: 'members:import', clp: false, load: () => import('./member-imports.js') },
   { key: 'imports', label: 'Imports', permission: 'imports:manage', load: () => import('./imports.js') },
   { key: 'review', label: 'Review queue', permission: 'review', load: () => import('./review.js') },
   { key: 'lists', label: 'Lists', permission: 'lists:manage', load: () => import('./lists.js') },
   { key: 'campaign', label: 'Campaign', permission: 'campaigns:manage', load: () => import('./campaign.js') },
   { key: 'volunteers', label: 'Volunteers', permission: 'volunteers:manage', load: () => import('./volunteers.js') },
   { key: 'do-not-contact', label: 'Do not contact', permission: 'suppressions:manage', load: () => import('./do-not-contact.js') },
+  { key: 'member-access', label: 'Member access', permission: 'members:access-log', load: () => import('./member-access.js') },
+  // These cover every CLP in scope, and their forms name the CLP: no CLP is chosen above them.
+  { key: 'clp-access', label: 'CLP access', permission: 'access:manage', clp: false, load: () => import('./clp-access.js') },
+  { key: 'roles', label: 'Temporary roles', permission: 'access:manage', clp: false, load: () => import('./grants.js') },
 ];
 
 /** The CLP this console manages: the user's own, or the one a national admin chose (kept on the device). */
@@ -36,16 +42,41 @@ function offlineNotice(box) {
   };
 }
 
+/** Unread notices for this person ("3 new members joined … this week"), each dismissed once read. */
+async function showNotices(box) {
+  let notices;
+  try {
+    notices = (await api('GET', '/notices')).filter((n) => !n.read_at);
+  } catch (error) {
+    return; // notices are a courtesy: the section itself says what is wrong with the connection
+  }
+  box.innerHTML = notices.map((n) => `<div class="notice notice-row" data-notice="${n.id}">
+      <p>${n.link ? `<a href="${esc(n.link)}">${esc(n.text)}</a>` : esc(n.text)}</p>
+      <button type="button" class="btn btn-small" data-read="${n.id}" aria-label="Dismiss: ${esc(n.text)}">Dismiss</button>
+    </div>`).join('');
+  box.addEventListener('click', async (event) => {
+    const button = event.target.closest('[data-read]');
+    if (!button) return;
+    button.disabled = true;
+    try {
+      await api('POST', `/notices/${button.dataset.read}/read`);
+      button.closest('[data-notice]').remove();
+    } catch (error) { button.disabled = false; }
+  });
+}
+
 export async function renderAdmin(root, ctx, params) {
   const { user } = await db.session();
   const sections = SECTIONS.filter((s) => can(user, s.permission));
   if (!sections.length) {
-    root.innerHTML = `<h1>Not for your role</h1><p>The console is for CLP admins and national admins.</p>
+    root.innerHTML = `<h1>Not for your role</h1><p>The console is for CLP admins, membership secretaries, regional
+      staff and national admins.</p>
       <p><a class="btn" href="#/account">Your account</a></p>`;
     focusHeading(root);
     return null;
   }
-  // The lists are where a CLP admin starts (what is being canvassed); the nav follows the order of the work.
+  // The lists are where a CLP admin starts (what is being canvassed); a membership secretary starts with the
+  // new members. The nav follows the order of the work.
   const section = sections.find((s) => s.key === (params.section || 'lists')) || sections[0];
   document.title = `${section.label} · Groundwork console`;
   root.innerHTML = `
@@ -55,6 +86,7 @@ export async function renderAdmin(root, ctx, params) {
     <p class="notice notice-warn" data-offline hidden>You are offline. The console needs the server: nothing can be
       changed until the connection is back, and anything you type is kept on this device meanwhile.</p>
     <div data-clp></div>
+    <div data-notices></div>
     <div data-section><p class="muted">Loading…</p></div>`;
   // On a phone the sections scroll sideways: keep the current one in view.
   root.querySelector('.admin-nav [aria-current]')?.scrollIntoView({ block: 'nearest', inline: 'center' });
@@ -68,7 +100,7 @@ export async function renderAdmin(root, ctx, params) {
     focusHeading(root);
     return stopWatching;
   }
-  if (clp.choices) {
+  if (clp.choices && section.clp !== false) {
     const picker = root.querySelector('[data-clp]');
     picker.innerHTML = `<div class="field clp-choice"><label for="admin-clp">CLP</label>
       <select id="admin-clp">${clp.choices.map((c) => `<option value="${c.id}" ${c.id === clp.id ? 'selected' : ''}>${esc(c.name)}</option>`).join('')}</select></div>`;
@@ -77,6 +109,7 @@ export async function renderAdmin(root, ctx, params) {
       ctx.rerender();
     });
   }
+  showNotices(root.querySelector('[data-notices]'));
   const admin = { user, ctx, constituencyId: clp.id, params, go: (hash) => { location.hash = hash; } };
   const module = await section.load();
   const stopSection = await module.render(body, admin);
