@@ -180,6 +180,11 @@ class Config:
         self.SYNC_RECONCILE_INLINE_MAX = _int("SYNC_RECONCILE_INLINE_MAX", 2000)
         # Canvassers and phone bankers may deliver records about a list this long after it ends.
         self.SYNC_ASSIGNMENT_GRACE_DAYS = _int("SYNC_ASSIGNMENT_GRACE_DAYS", 7)
+        # Sync health: a phone not seen for this many days that still holds unsent records is at risk.
+        self.SYNC_HEALTH_STALE_DAYS = _int("SYNC_HEALTH_STALE_DAYS", 3)
+        if not 1 <= self.SYNC_HEALTH_STALE_DAYS <= 365:
+            raise ConfigError(f"SYNC_HEALTH_STALE_DAYS must be a whole number of days from 1 to 365, "
+                              f"got {self.SYNC_HEALTH_STALE_DAYS}")
 
         # Imports of canvass sheets and unsent-record files (docs/imports.md): the largest file accepted (the
         # upload route's body cap is this plus room for the multipart envelope), and entries per result list.

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sync import PROTOCOL_VERSION, SCHEMA_VERSION, SUPPORTED_PROTOCOL_VERSIONS
-from sync.clock import SKEW_TOLERANCE, ClockReading
+from sync.clock import SKEW_TOLERANCE, ClockReading, correct
 from sync.cursor import decode_cursor, encode_cursor, new_token
 from sync.errors import BatchTooLarge, InvalidEnvelope, UnsupportedProtocol, WrongDevice
 from sync.decide import Decider, Decision
@@ -28,17 +28,20 @@ from sync.fold import fold
 from sync.protocol import (
     Errors,
     Mutation,
+    OutboxReport,
     Result,
     Status,
     content_hash,
     parse_datetime,
     parse_mutation,
+    parse_outbox_report,
     parse_uuid,
 )
 from sync.rules import MAX_ID
 from sync.store import (
     DataRefused,
     DeviceContext,
+    OutboxHealth,
     Receipt,
     ReviewRequest,
     StorageState,
@@ -110,7 +113,8 @@ class SyncEngine:
         }
 
     # ------------------------------------------------------------------------------------------- push
-    def _envelope(self, ctx: DeviceContext, body: Any) -> tuple[uuid.UUID, datetime | None, list]:
+    def _envelope(self, ctx: DeviceContext, body: Any) -> tuple[uuid.UUID, datetime | None, list,
+                                                                OutboxReport | None]:
         if not isinstance(body, dict):
             raise InvalidEnvelope("The body must be a JSON object.")
         version = body.get("protocol_version")
@@ -122,7 +126,7 @@ class SyncEngine:
             )
         errors = Errors()
         for name in sorted(set(body) - {"device_id", "storage_id", "protocol_version", "schema_version",
-                                        "device_time", "mutations"}):
+                                        "device_time", "mutations", "outbox"}):
             errors.add(name, "Unknown field.")
         device_id = parse_uuid(body.get("device_id"))
         if device_id is None:
@@ -142,6 +146,7 @@ class SyncEngine:
         mutations = body.get("mutations")
         if not isinstance(mutations, list):
             errors.add("mutations", "A list of mutations is required.")
+        report = parse_outbox_report(body.get("outbox"), errors)
         if errors:
             raise InvalidEnvelope("The push request is invalid.", errors.fields)
         if device_id != ctx.device_id:
@@ -151,11 +156,11 @@ class SyncEngine:
                 f"At most {self.limits.max_mutations} mutations per push; send the rest in the next one.",
                 {"max_mutations_per_push": self.limits.max_mutations, "got": len(mutations)},
             )
-        return storage_id, device_time, mutations
+        return storage_id, device_time, mutations, report
 
     def push(self, ctx: DeviceContext, body: Any) -> dict:
         """Apply a batch from a device's outbox; one result per mutation, in order."""
-        storage_id, device_time, raw_mutations = self._envelope(ctx, body)
+        storage_id, device_time, raw_mutations, report = self._envelope(ctx, body)
         results: list[Result | None] = [None] * len(raw_mutations)
         parsed: list[tuple[int, Mutation]] = []
         for index, raw in enumerate(raw_mutations):
@@ -169,7 +174,8 @@ class SyncEngine:
                 parsed.append((index, mutation))
         try:
             with self.store.transaction():
-                now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, parsed, results)
+                now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, parsed, results,
+                                                                             report=report)
         except DataRefused:
             # The database refused a value that validation let through. Apply the batch one mutation at a
             # time, each in its own transaction, so only the mutation at fault is refused (with no receipt:
@@ -178,14 +184,14 @@ class SyncEngine:
                 try:
                     with self.store.transaction():
                         now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, [item],
-                                                                         results)
+                                                                         results, report=report)
                 except DataRefused:
                     index, mutation = item
                     results[index] = Result(str(mutation.id), mutation.seq, Status.REJECTED,
                                             {"mutation": NOT_STORABLE})
             with self.store.transaction():
                 now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, [], results,
-                                                                 seen=parsed)
+                                                                 seen=parsed, report=report)
         return {
             "server_time": now,
             "results": [r.to_dict() for r in results],
@@ -195,7 +201,8 @@ class SyncEngine:
 
     def _push_in_transaction(self, ctx: DeviceContext, storage_id: uuid.UUID, device_time: datetime | None,
                              parsed: list[tuple[int, Mutation]], results: list,
-                             seen: list[tuple[int, Mutation]] | None = None):
+                             seen: list[tuple[int, Mutation]] | None = None,
+                             report: OutboxReport | None = None):
         """Answer ``parsed`` into ``results`` and record the storage's progress (``seen``: its seqs)."""
         now = self.store.now()
         clock = ClockReading.estimate(now, device_time)
@@ -213,6 +220,12 @@ class SyncEngine:
         storage.clock_offset_seconds = clock.offset.total_seconds()
         storage.last_push_at = now
         self.store.save_storage(storage)
+        if report is not None:
+            # The oldest record's time is corrected like any device time (7.8), so a dead clock cannot make
+            # stuck work look years old or not yet made.
+            oldest = correct(report.oldest_at, clock, server_now=now).at if report.oldest_at else None
+            self.store.save_outbox_report(ctx.device_id, storage_id, OutboxHealth(
+                report.unsent, oldest, report.app_version, now))
         return now, clock, storage.last_seq
 
     def _apply(self, ctx: DeviceContext, fresh: list[tuple[int, Mutation]], clock: ClockReading, now: datetime,

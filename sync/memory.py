@@ -20,6 +20,7 @@ from sync.fold import ContactEvent, ElectorState, FlagEvent
 from sync.store import (
     CampaignInfo,
     MemberInfo,
+    OutboxHealth,
     ContactRow,
     ElectorChange,
     ElectorInfo,
@@ -59,6 +60,7 @@ class _World:
     changes: list[tuple[ElectorChange, int]] = field(default_factory=list)  # change, version it made
     receipts: dict[uuid.UUID, Receipt] = field(default_factory=dict)
     storages: dict[tuple, StorageState] = field(default_factory=dict)
+    outbox_reports: dict[tuple, OutboxHealth] = field(default_factory=dict)
     holdings: dict[tuple, dict] = field(default_factory=dict)
     pending: dict[tuple, list] = field(default_factory=dict)
     states: dict[int, ElectorState] = field(default_factory=dict)
@@ -122,6 +124,9 @@ class MemoryStore(Store):
         if previous is not None:
             saved.last_seq = max(previous.last_seq, state.last_seq)
         self.world.storages[key] = saved
+
+    def save_outbox_report(self, device_id, storage_id, report: OutboxHealth) -> None:
+        self.world.outbox_reports[(device_id, storage_id)] = report
 
     def receipts(self, mutation_ids):
         return {i: self.world.receipts[i] for i in mutation_ids if i in self.world.receipts}

@@ -285,3 +285,48 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
     if errors:
         return None, errors
     return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw), raw), errors
+
+
+MAX_APP_VERSION = 32
+
+
+@dataclass(frozen=True)
+class OutboxReport:
+    """What a device says of its outbox with a push: records it holds unsent besides the ones in this push,
+    when the oldest of them was made (device clock, as sent), and the app's version."""
+
+    unsent: int
+    oldest_at: datetime | None
+    app_version: str | None
+
+
+def parse_outbox_report(raw: Any, errors: Errors) -> OutboxReport | None:
+    """Validate the optional ``outbox`` field of a push envelope; its errors are named ``outbox.<field>``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        errors.add("outbox", "Must be an object: {unsent, oldest_at, app_version}, or null.")
+        return None
+    before = len(errors.fields)
+    for name in sorted(set(raw) - {"unsent", "oldest_at", "app_version"}):
+        errors.add(f"outbox.{name}" if not unstorable(name) else "outbox", "Unknown field.")
+    unsent = raw.get("unsent")
+    if type(unsent) is not int or not 0 <= unsent <= MAX_ID:
+        errors.add("outbox.unsent", f"A whole number from 0 to {MAX_ID} is required: records not yet delivered.")
+        unsent = None
+    oldest_at = None
+    if raw.get("oldest_at") is not None:
+        oldest_at = parse_datetime(raw["oldest_at"])
+        if oldest_at is None:
+            errors.add("outbox.oldest_at", "An ISO 8601 time with a zone, between 1900 and 2999, or null.")
+        elif unsent == 0:
+            errors.add("outbox.oldest_at", "Must be null when nothing is unsent.")
+    elif unsent:
+        errors.add("outbox.oldest_at", "When records are unsent, the time the oldest of them was made is required.")
+    version = raw.get("app_version")
+    if version is not None and (not isinstance(version, str) or not 1 <= len(version) <= MAX_APP_VERSION
+                                or unstorable(version)):
+        errors.add("outbox.app_version", f"Text of 1 to {MAX_APP_VERSION} characters, or null.")
+    if len(errors.fields) > before:
+        return None
+    return OutboxReport(unsent, oldest_at, version)

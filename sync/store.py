@@ -62,6 +62,17 @@ class StorageState:
 
 
 @dataclass(frozen=True)
+class OutboxHealth:
+    """What a storage instance last reported of its outbox (docs/sync-protocol.md 7.11), as stored: the
+    oldest unsent record's time corrected for the device clock, and when the server received the report."""
+
+    unsent: int
+    oldest_at: datetime | None
+    app_version: str | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What became of one mutation id, so a resend gets the same answer without redoing the work."""
 
@@ -195,6 +206,10 @@ class Store(ABC):
     @abstractmethod
     def save_storage(self, state: StorageState) -> None:
         """Insert or update; ``last_seq`` only ever grows, even when two pushes race."""
+
+    def save_outbox_report(self, device_id: uuid.UUID, storage_id: uuid.UUID, report: OutboxHealth) -> None:
+        """Record a storage's outbox report (the storage was saved just before). Stores that keep no
+        health do nothing."""
 
     # -- push -------------------------------------------------------------------------------------
     @abstractmethod

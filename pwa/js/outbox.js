@@ -6,7 +6,24 @@ import * as api from './api.js';
 import * as db from './db.js';
 
 export const DEFAULT_LIMITS = { max_mutations_per_push: 500, max_push_bytes: 2097152 };
-const ENVELOPE_SLACK = 512; // bytes for the envelope and the device_time read just before sending
+const ENVELOPE_SLACK = 512; // bytes for the envelope (with its outbox report) and the device_time
+// Reported with each push so organisers can see which phones run an old app (sync health). Bump it with
+// any change to the app a support person would need to know about.
+export const APP_VERSION = 'pwa-2026.11';
+
+/**
+ * The outbox report a push carries (docs/sync-protocol.md 7.11): what will still be undelivered once the
+ * mutations of this batch are, when the oldest of it was made (device clock), and the app's version.
+ */
+export async function outboxReport(batch) {
+  const sending = new Set(batch.map((m) => m.id));
+  const left = (await db.outboxEntries()).filter((e) => !sending.has(e.id));
+  let oldest = null;
+  for (const { mutation } of left) {
+    if (oldest === null || Date.parse(mutation.occurred_at) < Date.parse(oldest)) oldest = mutation.occurred_at;
+  }
+  return { unsent: left.length, oldest_at: oldest, app_version: APP_VERSION };
+}
 
 /** A request the server will never accept as it is: stop, keep the outbox, and tell the user. */
 export class PushStopped extends Error {
@@ -78,8 +95,14 @@ export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = (
   const total = await db.pendingMutations();
   for (;;) {
     const candidates = await db.pendingBatch(maxCount);
-    if (!candidates.length) break;
     const batch = fitBatch(candidates, maxBytes);
+    const outbox = await outboxReport(batch);
+    const reportKey = JSON.stringify([session.storageId, outbox]);
+    if (!batch.length) {
+      // Nothing to deliver: an empty push only when the report changed since the last one the server
+      // took (a phone that only ever refused records, or a first sync), so the server's view stays true.
+      if (totals.batches || (await db.getMeta(['lastOutboxReport'])).lastOutboxReport === reportKey) break;
+    }
     const envelope = {
       device_id: session.deviceId,
       storage_id: session.storageId,
@@ -87,6 +110,7 @@ export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = (
       schema_version: db.SCHEMA_VERSION,
       device_time: new Date().toISOString(), // read just before sending, from the same clock as occurred_at
       mutations: batch,
+      outbox,
     };
     let response;
     try {
@@ -103,6 +127,8 @@ export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = (
       }
       throw stopFor(error) || error;
     }
+    await db.setMeta({ lastOutboxReport: reportKey });
+    if (!batch.length) break;
     const summary = await db.applyPushResults(batch, response.results || []);
     for (const key of ['delivered', 'failed', 'suppressed', 'reused']) totals[key] += summary[key];
     totals.batches += 1;

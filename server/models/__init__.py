@@ -12,7 +12,7 @@ from server.models.campaign import (
     SurveyQuestion,
 )
 from server.models.contact import Channel, ContactRecord, ImportBatch, RecordKind, RecordSource
-from server.models.geography import Constituency, PollingDistrict, Property, Region, Ward
+from server.models.geography import Constituency, ConstituencyProfile, PollingDistrict, Property, Region, Ward
 from server.models.people import (
     CLP_ROLES,
     Device,

@@ -101,3 +101,18 @@ class Property(db.Model):
     @property
     def address(self) -> str:
         return ", ".join(line for line in self.address_lines if line)
+
+
+class ConstituencyProfile(db.Model):
+    """A seat's demographics and previous result, loaded from CSV (census shares, deprivation, majority), to
+    find the seats most like it: a fair comparison, unlike a regional average that safe seats drag down."""
+
+    __tablename__ = "constituency_profile"
+
+    constituency_id: Mapped[int] = mapped_column(ForeignKey("constituency.id"), primary_key=True)
+    # Feature name -> number, e.g. {"age_65_plus": 0.21, "social_rented": 0.18, "majority_pct": 12.5}.
+    features: Mapped[dict] = mapped_column(default=dict)
+    previous_winner: Mapped[str | None] = mapped_column(String(60))
+    source: Mapped[str | None] = mapped_column(String(255))  # the file it came from
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -48,6 +48,12 @@ class DeviceStorage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_push_at: Mapped[datetime | None] = mapped_column()
     last_pull_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What the app last reported of its outbox (with a hello or a push): records not yet delivered, when the
+    # oldest of them was made, and the app's version. Regional staff see stuck work before it is lost.
+    unsent_count: Mapped[int | None] = mapped_column()
+    oldest_unsent_at: Mapped[datetime | None] = mapped_column()
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    reported_at: Mapped[datetime | None] = mapped_column()
 
 
 class DeviceHolding(db.Model):

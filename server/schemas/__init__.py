@@ -382,6 +382,16 @@ class MutationSchema(Schema):
     data = fields.Dict(required=True, metadata={"description": "By type: docs/sync-protocol.md §7.3"})
 
 
+class OutboxReportSchema(Schema):
+    unsent = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_ID),
+                            metadata={"description": "Records the app holds undelivered (pending or refused), "
+                                                     "besides the mutations in this push"})
+    oldest_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Device clock: when the oldest of them was made; null when unsent is 0",
+        "pattern": PLAUSIBLE_TIME_PATTERN})
+    app_version = fields.String(allow_none=True, validate=validate.Length(min=1, max=32))
+
+
 class PushRequestSchema(Schema):
     device_id = fields.UUID(required=True)
     storage_id = fields.UUID(required=True, metadata={"description": "New whenever the app's storage was wiped"})
@@ -393,6 +403,8 @@ class PushRequestSchema(Schema):
     # not the request), so the request accepts any item; MutationSchema describes a well-formed one.
     mutations = fields.List(fields.Raw(metadata={"description": "A Mutation (see components.schemas.Mutation)"}),
                             required=True, validate=ConfiguredLength("SYNC_MAX_MUTATIONS", 500))
+    outbox = fields.Nested(OutboxReportSchema, allow_none=True, metadata={
+        "description": "Optional: the app's outbox, for sync health (docs/sync-protocol.md 7.11)"})
 
 
 class MutationResultSchema(Schema):

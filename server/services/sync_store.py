@@ -50,6 +50,7 @@ from sync.store import (
     ElectorInfo,
     Entitlement,
     MemberInfo,
+    OutboxHealth,
     Receipt,
     StorageState,
     Store,
@@ -117,6 +118,12 @@ class SqlStore(Store):
                   "clock_offset_seconds": stmt.excluded.clock_offset_seconds,
                   "last_push_at": stmt.excluded.last_push_at, "last_pull_at": stmt.excluded.last_pull_at},
         ))
+
+    def save_outbox_report(self, device_id, storage_id, report: OutboxHealth) -> None:
+        self.session.execute(update(DeviceStorage).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id,
+        ).values(unsent_count=report.unsent, oldest_unsent_at=report.oldest_at, app_version=report.app_version,
+                 reported_at=report.reported_at))
 
     # -- push -------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 import * as db from '../db.js';
 import { requestPersistence } from './login.js';
 import { esc, focusHeading, plural } from './common.js';
+import { staleUnsent, staleWarning } from './status.js';
 
 function dateOnly(iso) {
   return new Date(iso).toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
@@ -35,12 +36,14 @@ export async function renderLists(root, ctx) {
 
   async function draw() {
     const { meta, campaigns, lists } = await listState();
+    const stale = await staleUnsent();
     const { running, progress } = scheduler.state;
     const downloading = running && progress && progress.phase === 'pull';
     const name = meta.user ? meta.user.name : '';
     root.innerHTML = `
       <h1>Your lists</h1>
       ${name ? `<p class="muted">Logged in as ${esc(name)}</p>` : ''}
+      ${stale ? `<p class="notice notice-warn" data-stale-unsent>${esc(staleWarning(stale))} <a href="#/sync">Sync or export</a></p>` : ''}
       ${downloading ? `<p class="notice" role="status">Downloading your lists… ${esc(plural(progress.received, 'item'))} received so far.</p>` : ''}
       ${!lists.length && !running ? `<p class="notice">You have no lists at the moment. When an organiser gives you one, it will appear here after the next sync.</p>` : ''}
       <ul class="plain-list cards">${lists.map(({ assignment: a, total, present, ready }) => {

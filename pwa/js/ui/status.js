@@ -7,10 +7,27 @@ import { canSync, describeError } from '../sync.js';
 import { buildExport, exportFileName } from '../export.js';
 import { ago, ask, downloadJson, esc, focusHeading, plural, roleName, when } from './common.js';
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** How many things waiting to be sent were made over a day ago (by the phone's clock, like their times). */
+export async function staleUnsent(nowMs = Date.now()) {
+  const old = (await db.outboxEntries())
+    .filter((e) => e.status === 'pending' && Date.parse(e.mutation.occurred_at) < nowMs - DAY_MS);
+  return new Set(old.map((e) => e.chain || e.id)).size;
+}
+
+/** The plain warning about them, or '' when there are none. */
+export function staleWarning(count) {
+  if (!count) return '';
+  return `${plural(count, 'record')} made over a day ago ${count === 1 ? 'has' : 'have'} not reached the party yet: `
+    + 'find a signal and sync, or export them.';
+}
+
 async function snapshot() {
   const counts = await db.outboxCounts();
   const meta = await db.getMeta(['lastSync', 'lastError', 'clockOffsetMs', 'token', 'user']);
-  return { ...counts, ...meta };
+  const stale = counts.pending ? await staleUnsent() : 0;
+  return { ...counts, ...meta, stale };
 }
 
 function progressText(progress) {
@@ -56,6 +73,7 @@ export function mountStatusBar(el, scheduler) {
       const offline = typeof navigator !== 'undefined' && navigator.onLine === false;
       let line2 = s.lastSync ? 'Synced ' + when(s.lastSync) : 'Not synced yet';
       if (s.failed) line2 = plural(s.failed, 'record') + ' not accepted';
+      else if (s.stale && !running) line2 = plural(s.stale, 'record') + ' over a day old';
       else if (offline) line2 = 'Offline · ' + line2;
       else if (error && !running) line2 = error.kind === 'auth' ? 'Log in again to send' : 'Sync failed, will retry';
       el.dataset.tone = tone;
@@ -96,6 +114,7 @@ export async function renderSync(main, ctx) {
       <section class="card" aria-labelledby="sync-state">
         <h2 id="sync-state" class="h3">${s.pending ? esc(plural(s.pending, 'record')) + ' waiting to send' : 'Every record has been sent'}</h2>
         <p>Last successful sync: <strong>${esc(when(s.lastSync))}</strong> ${s.lastSync ? `(${esc(ago(s.lastSync))})` : ''}</p>
+        ${s.stale ? `<p class="notice notice-warn">${esc(staleWarning(s.stale))}</p>` : ''}
         ${running ? `<p role="status">${esc(progressText(progress))}</p><progress ${progress && progress.total ? `max="${progress.total}" value="${progress.sent}"` : ''} aria-label="Sync progress"></progress>` : ''}
         ${error && !running ? `<p class="notice notice-warn">${esc(describeError(error))}${nextRetryAt ? ' Next try ' + esc(when(new Date(nextRetryAt).toISOString())) + '.' : ''}</p>` : ''}
         ${error && error.kind === 'auth' ? '<p><a class="btn btn-primary" href="#/login">Log in again</a></p>' : ''}
