@@ -68,8 +68,8 @@ class ErrorResponses(BasePlugin):
 
 def register_api(app: Flask) -> GroundworkApi:
     from server.api import (access, audit, auth, campaigns, devices, electors, geography, imports, lists,
-                            member_imports, members, meta, notices, push, review, rights, suppressions, sync,
-                            volunteers)
+                            member_imports, members, meta, notices, peers, push, review, rights, suppressions,
+                            sync, sync_health, volunteers)
 
     api = GroundworkApi(
         app,
@@ -93,7 +93,8 @@ def register_api(app: Flask) -> GroundworkApi:
     api.spec.components.schema("Scale", schema=ScaleSchema)  # or a scale's range
     with app.app_context():  # limits read from settings (page sizes) are documented as configured
         for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review, lists, volunteers,
-                       suppressions, imports, members, member_imports, rights, notices, access, push):
+                       suppressions, imports, members, member_imports, rights, notices, access, push,
+                       sync_health, peers):
             api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

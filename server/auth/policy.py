@@ -50,6 +50,7 @@ class Permission(str, enum.Enum):
     MEMBERS_ACCESS_LOG = "members:access-log"  # see who accessed which members' data, and when (no details)
     RIGHTS_MANAGE = "rights:manage"  # carry out erasure and subject access requests (UK GDPR arts. 15, 17)
     ACCESS_MANAGE = "access:manage"  # schedule changes to a CLP's access, and grant time-limited roles
+    GEOGRAPHY_MANAGE = "geography:manage"  # load seats' demographics and previous results (national admins)
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,

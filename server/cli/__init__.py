@@ -6,6 +6,7 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from server.cli.demo import demo_command
+    from server.cli.geography import geography_cli
     from server.cli.jobs import jobs_cli
     from server.cli.members import members_cli
     from server.cli.push import push_cli
@@ -20,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(members_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(push_cli)
+    app.cli.add_command(geography_cli)
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ from server.models import (
     Ward,
 )
 from server.orm import utcnow
-from server.services import audit
+from server.services import audit, demo_profiles
 from server.services import demo_vocabulary as vocabulary
 from server.services.register_parse import ParsedAddress, address_key, parse_address
 
@@ -433,6 +433,7 @@ class _Builder:
     def build(self) -> DemoSummary:
         self.clps, self.phones = _Planner(self.seed, self.electors_wanted).plan()
         self._geography()
+        self.counts.update(demo_profiles.add(self.region_ids, [c.id for c in self.clps], self.now))
         self._register()
         logins = self._users()
         self._campaign()
