@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, Date, DateTime, Enum, MetaData, TypeDecorator, Uuid
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
@@ -69,3 +70,10 @@ class Base(DeclarativeBase):
             uuid.UUID: Uuid(),
         },
     )
+
+
+def dialect_insert(session, target):
+    """The database's own INSERT on ``target`` (a model or a table), for ON CONFLICT: PostgreSQL's or SQLite's,
+    whichever ``session`` is bound to."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(target)

@@ -39,13 +39,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import case, delete, null, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 
 from server.errors import RateLimited
 from server.extensions import db
 from server.models import LoginThrottle
-from server.orm import utcnow
+from server.orm import dialect_insert, utcnow
 
 EMAIL, ADDRESS = "email", "address"
 _MAX_DOUBLINGS = 32  # beyond this the cap has long applied; it keeps timedelta from overflowing
@@ -142,8 +141,7 @@ def forget_idle() -> int:
 def _lock(scope: str, key: str, now: datetime) -> Row:
     """The counter's row, created if missing and locked until this transaction ends."""
     table = LoginThrottle.__table__
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).values(
+    stmt = dialect_insert(db.session, table).values(
         scope=scope, key=key, failures=0, started_at=now, last_attempt_at=now, next_attempt_at=None, serial=0,
     )
     # A no-op update still takes the row lock, and returns the latest committed values, not a stale snapshot.

@@ -8,13 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.auth.policy import Principal
 from server.errors import NotFound
 from server.extensions import db
 from server.models import Constituency, Member, MemberStatus, Notice, Role, RoleGrant, User
-from server.orm import utcnow
+from server.orm import dialect_insert, utcnow
 
 RECENT = 50
 
@@ -23,8 +22,7 @@ def add(user_id: int, *, kind: str, key: str, text: str, link: str | None = None
     """Write a notice unless this person already has one with ``key``; True when written. Commit is the caller's."""
     values = {"user_id": user_id, "kind": kind, "key": key[:120], "text": text[:500], "link": link,
               "data": data or {}, "created_at": utcnow()}
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (dialect.insert(Notice).values(**values).on_conflict_do_nothing(index_elements=["user_id", "key"])
+    stmt = (dialect_insert(db.session, Notice).values(**values).on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(Notice.id))
     return db.session.execute(stmt).scalar() is not None
 

@@ -19,14 +19,13 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.auth.policy import Principal
 from server.config import parse_quiet_hours
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.extensions import db
 from server.models import Device, Notice, PushSubscription, User
-from server.orm import utcnow
+from server.orm import dialect_insert, utcnow
 from server.services import audit
 
 log = logging.getLogger(__name__)
@@ -117,8 +116,7 @@ def subscribe(principal: Principal, *, endpoint: str, p256dh: str, auth: str,
     if not allowed_host(host):
         raise ValidationFailed(details={"endpoint": ["Not the address of a browser's push service."]})
     now = utcnow()
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = db.session.execute(dialect.insert(PushSubscription).values(
+    inserted = db.session.execute(dialect_insert(db.session, PushSubscription).values(
         endpoint=endpoint, user_id=principal.user_id, device_id=principal.device_id, p256dh=p256dh, auth=auth,
         created_at=now, failures=0, user_agent=(user_agent or "")[:400] or None,
     ).on_conflict_do_nothing(index_elements=["endpoint"]).returning(PushSubscription.id)).scalar()

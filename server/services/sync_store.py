@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import datetime, time, timezone
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, selectinload
 
@@ -39,7 +38,7 @@ from server.models import (
     SuppressionKind,
     SyncReceipt,
 )
-from server.orm import utcnow
+from server.orm import dialect_insert, utcnow
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
@@ -72,7 +71,7 @@ class SqlStore(Store):
         """The dialect's INSERT (for ON CONFLICT) on the model's table. Core, not the ORM: with a list of
         parameter sets it is one cached statement run as executemany, and None values are kept (the ORM's
         bulk insert drops them and splits the batch wherever the keys differ)."""
-        return (postgresql if self.dialect == "postgresql" else sqlite).insert(model.__table__)
+        return dialect_insert(self.session, model.__table__)
 
     def now(self) -> datetime:
         return self.clock()
