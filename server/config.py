@@ -185,6 +185,11 @@ class Config:
         if not 1 <= self.SYNC_HEALTH_STALE_DAYS <= 365:
             raise ConfigError(f"SYNC_HEALTH_STALE_DAYS must be a whole number of days from 1 to 365, "
                               f"got {self.SYNC_HEALTH_STALE_DAYS}")
+        # Monitoring (docs/monitoring.md): fewer electors reached than this, and no contact rate is shown.
+        self.MONITORING_MIN_COUNT = _int("MONITORING_MIN_COUNT", 10)
+        if not 1 <= self.MONITORING_MIN_COUNT <= 10_000:
+            raise ConfigError(f"MONITORING_MIN_COUNT must be a whole number from 1 to 10000, "
+                              f"got {self.MONITORING_MIN_COUNT}")
 
         # Imports of canvass sheets and unsent-record files (docs/imports.md): the largest file accepted (the
         # upload route's body cap is this plus room for the multipart envelope), and entries per result list.

@@ -51,6 +51,7 @@ class Permission(str, enum.Enum):
     RIGHTS_MANAGE = "rights:manage"  # carry out erasure and subject access requests (UK GDPR arts. 15, 17)
     ACCESS_MANAGE = "access:manage"  # schedule changes to a CLP's access, and grant time-limited roles
     GEOGRAPHY_MANAGE = "geography:manage"  # load seats' demographics and previous results (national admins)
+    ACTIVITY_READ = "activity:read"  # the monitoring dashboards: activity, contact rates and fair comparisons
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,
@@ -63,7 +64,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLP_ADMIN: frozenset(
         _FIELD | {Permission.DEVICES_READ, Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.REVIEW,
                   Permission.LISTS_MANAGE, Permission.CAMPAIGNS_MANAGE, Permission.VOLUNTEERS_MANAGE,
-                  Permission.SUPPRESSIONS_MANAGE, Permission.IMPORTS_MANAGE, Permission.RIGHTS_MANAGE}
+                  Permission.SUPPRESSIONS_MANAGE, Permission.IMPORTS_MANAGE, Permission.RIGHTS_MANAGE,
+                  Permission.ACTIVITY_READ}
     ),
     # Members' details, for their own CLP only; no canvass data.
     Role.MEMBERSHIP_SECRETARY: frozenset(
@@ -74,7 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REGIONAL_STAFF: frozenset(
         {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.DEVICES_READ,
          Permission.DEVICES_REVOKE, Permission.AUDIT_READ, Permission.MEMBERS_IMPORT, Permission.MEMBERS_ACCESS_LOG,
-         Permission.ACCESS_MANAGE}
+         Permission.ACCESS_MANAGE, Permission.ACTIVITY_READ}
     ),
     Role.NATIONAL_ADMIN: frozenset(Permission),
 }

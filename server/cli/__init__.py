@@ -9,6 +9,7 @@ def register_commands(app: Flask) -> None:
     from server.cli.geography import geography_cli
     from server.cli.jobs import jobs_cli
     from server.cli.members import members_cli
+    from server.cli.monitoring import monitoring_cli
     from server.cli.push import push_cli
     from server.cli.register import register_cli
     from server.cli.sync import sync_cli
@@ -22,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(push_cli)
     app.cli.add_command(geography_cli)
+    app.cli.add_command(monitoring_cli)
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from server.services import demo
 @click.option("--seed", type=int, default=1, show_default=True,
               help="The same seed always builds the same people, addresses and contact records.")
 @click.option("--electors", type=click.IntRange(demo.MIN_ELECTORS, demo.MAX_ELECTORS),
-              default=demo.DEFAULT_ELECTORS, show_default=True, help="How many electors to put on the register.")
+              default=demo.DEFAULT_ELECTORS, show_default=True, help="How many electors to put on the demo CLPs' registers (the 20 seats "
+                   "they are compared with get a small register each).")
 @click.option("--reset", is_flag=True, help="Delete every row in the database first (all of it, not just demo data).")
 @click.option("--if-empty", "if_empty", is_flag=True,
               help="Do nothing (and succeed) if the database already holds data, as `make run` does.")

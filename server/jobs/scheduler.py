@@ -14,7 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from server.jobs import housekeeping, imports, push, retention
-from server.services import grants, notices, sync
+from server.services import grants, notices, rollups, sync
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ JOBS: list[Job] = [
     job("push", push.send_pending, trigger="interval", minutes=1),
     # Time-limited roles (docs/access.md): each lapse audited once, the holder told a week before.
     job("grants", grants.lapse_and_warn, trigger="interval", hours=1),
+    # The monitoring dashboards' rollups (docs/monitoring.md): what arrived since the last run, recounted.
+    job("rollups", rollups.catch_up, trigger="interval", minutes=1),
 ]
 
 

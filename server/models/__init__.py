@@ -1,5 +1,6 @@
 """Every model, importable from one place (Alembic and the services read them from here)."""
 from server.models.access import AccessChange, AccessChangeKind
+from server.models.activity import ActivityElectorate, ActivityRollup, ActivitySeat, RollupCursor, RollupDirty
 from server.models.assignment import Assignment, AssignmentItem, AssignmentKind, AssignmentUser
 from server.models.audit import AuditEvent, AuditSubject
 from server.models.campaign import (

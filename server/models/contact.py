@@ -64,6 +64,8 @@ class ContactRecord(db.Model):
         Index("ix_contact_record_elector_occurred", "elector_id", "occurred_at"),
         Index("ix_contact_record_clp_received", "constituency_id", "received_at"),
         Index("ix_contact_record_user_occurred", "user_id", "occurred_at"),
+        # The monitoring rollups job reads what arrived since its last run (server/services/rollups.py).
+        Index("ix_contact_record_received_at", "received_at"),
     )
 
     # Made by the client, so a retried upload is recognised as the same record.

@@ -17,6 +17,7 @@ from server.auth.policy import Principal, ScopeKind, scope_clause
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.extensions import db
 from server.models import (
+    ActivitySeat,
     Campaign,
     CampaignCode,
     CampaignKind,
@@ -27,7 +28,7 @@ from server.models import (
     SurveyQuestion,
 )
 from server.orm import utcnow
-from server.services import audit
+from server.services import audit, rollups
 
 CHANNELS = ("door", "phone")
 
@@ -99,6 +100,9 @@ def update_campaign(principal: Principal, campaign_id: int, **changes) -> Campai
         raise ValidationFailed(details={"ends_on": ["A campaign must end on or after the day it starts."]})
     if not before:
         return campaign
+    if "starts_on" in before or "ends_on" in before:  # the electorate in its window may differ
+        rollups.mark_dirty((campaign.id, clp, rollups.ALL_DISTRICTS) for clp in db.session.scalars(
+            select(ActivitySeat.constituency_id).where(ActivitySeat.campaign_id == campaign.id)))
     return _changed(principal, campaign, "campaign.update",
                     {"fields": sorted(before), **({"name": [before["name"], campaign.name]} if "name" in before else {})})
 

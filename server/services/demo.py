@@ -49,7 +49,7 @@ from server.models import (
     Ward,
 )
 from server.orm import utcnow
-from server.services import audit, demo_profiles
+from server.services import audit, demo_comparison, demo_profiles
 from server.services import demo_vocabulary as vocabulary
 from server.services.register_parse import ParsedAddress, address_key, parse_address
 
@@ -439,6 +439,7 @@ class _Builder:
         self._campaign()
         self._members()
         self._history()
+        self._comparison_activity()
         self._reviews()
         self._assignments()
         audit.record("demo.build", target_type="dataset", details={"seed": self.seed, "counts": self.counts})
@@ -674,6 +675,17 @@ class _Builder:
         self.counts["electors_with_a_record"] = len({r["elector_id"] for r in self.records})
         self.counts["electors_spoken_to"] = len({r["elector_id"] for r in self.records if r["outcome"] == "SPOKE"})
         self.counts["suppressions"] = len(self.suppressions)
+
+    def _comparison_activity(self) -> None:
+        """The seats the demo CLPs are compared with, at work in the same campaign (demo_comparison)."""
+        seats = list(db.session.scalars(select(Constituency).where(
+            Constituency.code.in_(demo_profiles.comparison_codes()))
+            .order_by(Constituency.code)))
+        password_hash = db.session.scalar(select(User.password_hash).limit(1))
+        self.counts.update(demo_comparison.add(
+            seats, electors_per_seat=min(2000, max(150, self.electors_wanted // 32)), campaign_id=self.campaign_id,
+            now=self.now, history_days=_HISTORY_DAYS, password_hash=password_hash, insert=_insert,
+            insert_numbered=_insert_numbered))
 
     def _reviews(self) -> None:
         """Something for the CLP admin to decide: two canvassers who heard different things at one door, a
@@ -935,9 +947,10 @@ def build_demo(*, seed: int = 1, electors: int = DEFAULT_ELECTORS, reset: bool =
         db.session.rollback()
         raise
     # The history was written directly, so fold it into each elector's derived state, as sync would.
-    from server.services import sync
+    from server.services import rollups, sync
 
     sync.rebuild()
+    rollups.rebuild()  # and the dashboards' figures, which the scheduler's job keeps current from here on
     return summary
 
 

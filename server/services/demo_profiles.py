@@ -35,6 +35,11 @@ FEATURES = ("age_65_plus", "age_18_24", "owner_occupied", "social_rented", "priv
 WINNERS = ("Labour", "Conservative", "Liberal Democrat")
 
 
+def comparison_codes() -> list[str]:
+    """The comparison seats' codes, in COMPARISON_SEATS order (the demo CLPs' are E14099001 on)."""
+    return [f"E14099{101 + i}" for i in range(len(COMPARISON_SEATS))]
+
+
 def _profile(rng: random.Random, kind: str) -> tuple[dict[str, float], str]:
     features = {}
     for name, typical in zip(FEATURES, KINDS[kind]):
@@ -45,8 +50,8 @@ def _profile(rng: random.Random, kind: str) -> tuple[dict[str, float], str]:
 def add(region_ids: list[int], clp_ids: list[int], now) -> dict[str, int]:
     """Add the comparison seats and every seat's profile; the counts to report."""
     rng = random.Random("groundwork-demo:profiles")
-    seats = [Constituency(code=f"E14099{101 + i}", name=name, region_id=region_ids[i % len(region_ids)])
-             for i, (name, _) in enumerate(COMPARISON_SEATS)]
+    seats = [Constituency(code=code, name=name, region_id=region_ids[i % len(region_ids)])
+             for i, (code, (name, _)) in enumerate(zip(comparison_codes(), COMPARISON_SEATS))]
     db.session.add_all(seats)
     db.session.flush()
     kinds = [(id_, CLP_KINDS[i % len(CLP_KINDS)]) for i, id_ in enumerate(clp_ids)]

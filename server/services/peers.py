@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -234,14 +234,16 @@ def _pct(rate: float) -> str:
     return f"{rate:.3g}"
 
 
-def compare(seat_rate: float, peer_rates: list[float], regional_rates: list[float]) -> Comparison:
+def compare(seat_rate: float, peer_rates: list[float], regional_rates: list[float], *,
+            fmt: Callable[[float], str] = _pct) -> Comparison:
     """A seat's rate beside its peers' and its region's, with a plain-words note on which comparison is fair.
 
     Rates are any numbers the caller gives (contact rates, say), all in the same unit. The peers' median and
     quartiles are numpy's default (linear) percentiles, as a spreadsheet's PERCENTILE.INC; the interquartile
     range is Q3 - Q1. The regional average is the plain mean of ``regional_rates`` (each seat counts once;
     whether the seat itself is among them is the caller's choice). Judging whether the numbers are too small
-    to mean anything (a seat with ten contacts) is the caller's job too.
+    to mean anything (a seat with ten contacts) is the caller's job too. ``fmt`` writes a rate in the note
+    (three significant figures by default; the dashboards pass a percentage).
     """
     if not peer_rates:
         raise PeerError("There are no peers to compare with.")
@@ -255,12 +257,12 @@ def compare(seat_rate: float, peer_rates: list[float], regional_rates: list[floa
         against_region = "above" if seat_rate > regional else "below" if seat_rate < regional else "level"
     peers_words = {"above": "above the middle half of", "below": "below the middle half of",
                    "within": "within the middle half of"}[against_peers]
-    note = (f"Among the {len(peer_rates)} seats most like it, this seat's rate of {_pct(seat_rate)} is at the "
-            f"{percentile:.0f}th percentile, {peers_words} them (median {_pct(median)}, middle half "
-            f"{_pct(q1)} to {_pct(q3)}).")
+    note = (f"Among the {len(peer_rates)} seats most like it, this seat's rate of {fmt(seat_rate)} is at the "
+            f"{percentile:.0f}th percentile, {peers_words} them (median {fmt(median)}, middle half "
+            f"{fmt(q1)} to {fmt(q3)}).")
     if regional is not None:
         region_words = {"above": "above it", "below": "below it", "level": "level with it"}[against_region]
-        note += (f" Against its region's average of {_pct(regional)} it is {region_words}, but that average mixes in seats unlike it: safe "
+        note += (f" Against its region's average of {fmt(regional)} it is {region_words}, but that average mixes in seats unlike it: safe "
                  "seats, where little campaigning happens, pull it down, and other places differ in who lives "
                  "there. The comparison with similar seats is the fair one.")
     else:

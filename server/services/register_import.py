@@ -41,7 +41,7 @@ from server.models import (
     Ward,
 )
 from server.orm import utcnow
-from server.services import audit, erasure, provisional
+from server.services import audit, erasure, provisional, rollups
 from server.services.register_parse import (
     MAX_LISTED_PROBLEMS,
     MODES,
@@ -629,6 +629,8 @@ class _Import:
                      "erased_kept": summary.erased_kept,
                      "forced_past": [g.name for g in summary.refusals]},
         )
+        # The electorate changed: every campaign's rollups for this CLP are worked out again.
+        rollups.mark_dirty([(rollups.ALL_CAMPAIGNS, self.cid, rollups.ALL_DISTRICTS)])
         db.session.commit()
 
 

@@ -32,6 +32,7 @@ from server.models import (
 )
 from server.orm import utcnow
 from server.services.demo import DEMO_PASSWORD, NEW_MEMBER_DAYS, build_demo
+from server.services import demo_profiles
 
 SMALL = "800"
 POSTCODE = re.compile(r"^[A-PR-UWYZ][A-HK-Y]?[0-9][0-9A-Z]? [0-9][ABD-HJLNP-UW-Z]{2}$")
@@ -66,6 +67,17 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def comparison_seats():
+    """The 20 seats the demo CLPs are compared with (demo_profiles.py), each with a small register of its own."""
+    return select(Constituency.id).where(Constituency.code.in_(demo_profiles.comparison_codes()))
+
+
+def demo_electors() -> int:
+    """Electors on the demo CLPs' registers: what ``--electors`` asks for."""
+    return db.session.scalar(select(func.count()).select_from(Elector).where(
+        Elector.constituency_id.not_in(comparison_seats())))
+
+
 def test_the_demo_builds_every_roles_login_and_prints_it(runner):
     result = build(runner, "--seed", "3")
 
@@ -83,9 +95,12 @@ def test_the_demo_builds_every_roles_login_and_prints_it(runner):
     assert db.session.get(Constituency, first_clp).region_id == regional.region_id
     assert "electors" in result.output and "contact records" in result.output
 
-    # Four CLPs with electors, and 20 seats with only a profile, to find peers among (demo_profiles.py).
+    # Four CLPs with the electors asked for, and 20 seats to compare them with (demo_profiles.py), each with a
+    # small register and some canvassing, so every seat has a contact rate (demo_comparison.py).
     assert count(Region) == 2 and count(Constituency) == 24
-    assert count(Elector) == int(SMALL)
+    assert demo_electors() == int(SMALL)
+    assert db.session.scalar(select(func.count(func.distinct(Elector.constituency_id))).where(
+        Elector.constituency_id.in_(comparison_seats()))) == 20
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "demo.build"))
     assert audit.details["seed"] == 3
 
@@ -129,7 +144,7 @@ def test_the_same_seed_builds_the_same_dataset(runner):
 
     build(runner, "--seed", "7", "--reset")
     assert fingerprint() == first
-    assert count(Elector) == int(SMALL)
+    assert demo_electors() == int(SMALL)
 
     # Dates follow the day it is built; the people, addresses and record ids do not.
     build_demo(seed=7, electors=int(SMALL), reset=True, now=utcnow() + timedelta(days=100, hours=5))
@@ -230,7 +245,9 @@ def test_there_are_blocks_of_flats(runner):
         blocks[(p.constituency_id, p.street, p.house_number, p.building)].append(p)
     big = [homes for homes in blocks.values() if len(homes) >= 4]
     assert big
-    assert {homes[0].constituency_id for homes in big} == set(db.session.scalars(select(Elector.constituency_id)))
+    # In every demo CLP (the comparison seats' small registers are streets of houses).
+    assert {homes[0].constituency_id for homes in big} == set(db.session.scalars(
+        select(Elector.constituency_id).where(Elector.constituency_id.not_in(comparison_seats()))))
     for homes in big:
         first = homes[0]
         assert first.address_lines[:3] == [first.flat, first.building, f"{first.house_number} {first.street}"]
@@ -305,7 +322,7 @@ def test_the_register_can_grow_after_the_demo(runner):
                            forenames="Nia"))
     db.session.commit()
 
-    assert count(Elector) == int(SMALL) + 1
+    assert demo_electors() == int(SMALL) + 1
 
 
 @pytest.mark.slow
@@ -315,7 +332,7 @@ def test_the_default_demo_builds_quickly(runner):
     started = time.monotonic()
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    assert count(Elector) == 40_000
+    assert demo_electors() == 40_000
     assert time.monotonic() - started < 60
 
 

@@ -34,7 +34,7 @@ from server.models import (
     User,
 )
 from server.orm import utcnow
-from server.services import audit
+from server.services import audit, rollups
 from server.services.imports.campaign import CampaignCodes
 from server.services.imports.codes import propose_codes
 from server.services.imports.columns import map_columns
@@ -471,6 +471,8 @@ def undo(batch_id: int, progress: Progress = _none, *, user_id: int | None = Non
         db.session.execute(delete(SyncReceipt).where(SyncReceipt.mutation_id.in_(receipts[start:start + 5000])))
     for start in range(0, len(update_ids), 5000):
         db.session.execute(delete(ElectorUpdate).where(ElectorUpdate.id.in_(update_ids[start:start + 5000])))
+    # Deleted records announce nothing to the rollups job: their districts are queued for it instead.
+    rollups.mark_dirty(rollups.keys_of_records(ContactRecord.import_batch_id == batch.id))
     db.session.execute(delete(ContactRecord).where(ContactRecord.import_batch_id == batch.id))
     store = ImportStore(db.session, batch.id)
     engine = import_engine(store, limits())
