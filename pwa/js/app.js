@@ -32,10 +32,10 @@ const OPEN_TO_EVERY_ROLE = new Set(['#/login', '#/account', '#/elsewhere']);
 const isAdmin = (hash) => /^#\/admin(\/|$)/.test(hash);
 // The console (admin/shell.js) is for anyone with one of its sections: CLP admins, membership secretaries,
 // regional staff and national admins.
-const CONSOLE = ['lists:manage', 'members:read', 'members:access-log', 'members:import', 'access:manage'];
+const CONSOLE = ['lists:manage', 'members:read', 'members:access-log', 'members:import', 'access:manage', 'activity:read'];
 const canManage = (user) => !!(user && CONSOLE.some((p) => (user.permissions || []).includes(p)));
 // CLP admins start in the console, volunteers with their lists (even while they stand in as membership
-// secretary), and the roles that do not canvass in the console.
+// secretary), and the roles that do not canvass in the console (regional staff on its dashboard).
 const home = (user) => ((user && (user.permissions || []).includes('lists:manage')) || (canManage(user) && !canSync(user))
   ? '#/admin' : '#/lists');
 

@@ -61,6 +61,14 @@ export const ADMIN = [
   '/js/admin/grants.js',
   '/js/admin/rights.js',
   '/js/admin/member-imports.js',
+  '/js/admin/monitoring.js',
+  '/js/admin/monitoring-common.js',
+  '/js/admin/monitoring-charts.js',
+  '/js/admin/monitoring-seat.js',
+  '/js/admin/sync-health.js',
+  // The chart library (uPlot, MIT, vendored unmodified): only the dashboard imports it.
+  '/vendor/uplot/uPlot.esm.js',
+  '/vendor/uplot/uPlot.min.css',
 ];
 
 export function cacheName(version) {

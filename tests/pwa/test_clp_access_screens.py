@@ -49,8 +49,8 @@ def uk_day_pattern(day: date) -> str:
 
 
 def officer_log_in(page, live_server):
-    """The regional officer lands on the membership list, the first of their console's sections."""
-    log_in(page, live_server.login_for("regional_staff"), device_name="Regional office", lands_on="Membership list")
+    """The regional officer lands on the dashboard, the first of their console's sections."""
+    log_in(page, live_server.login_for("regional_staff"), device_name="Regional office", lands_on="Dashboard")
 
 
 def open_section(page, link: str, heading: str | None = None):
@@ -298,6 +298,7 @@ def test_the_membership_list_is_checked_refused_with_its_problems_by_line_then_l
     members_before = count_members()
     with browser_page(browser, live_server, DESKTOP) as desk:
         officer_log_in(desk, live_server)
+        open_section(desk, "Membership list")
         form = desk.locator("form[data-upload]")
         expect(form.get_by_label("The file is for")).to_have_value(f"region:{region.id}")
 

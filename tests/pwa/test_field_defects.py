@@ -95,7 +95,7 @@ def test_roles_that_do_not_canvass_land_on_a_page_for_them_and_never_sync(page, 
     page.on("request", lambda request: syncs.append(request.url) if "/api/v1/sync/" in request.url else None)
     # Each lands on the console section of its job; the volunteers' screens take them to a page that says why.
     for role, words, lands_on in (("membership_secretary", "membership secretary", "New members"),
-                                  ("regional_staff", "regional staff", "Membership list")):
+                                  ("regional_staff", "regional staff", "Dashboard")):
         log_in_as(page, live_server.login_for(role))
         page.get_by_role("heading", name=lands_on).wait_for()
         page.evaluate("() => { location.hash = '#/sync'; }")

@@ -83,7 +83,7 @@ def test_the_secretary_screen_works_on_a_phone_and_regional_staff_see_who_looked
         expect(page.locator("table.data").get_by_text("Grace Welcome")).to_be_visible()
         audit(page, "new members on a phone")
     with browser_page(browser, live_server, DESKTOP) as page:
-        log_in(page, live_server.login_for("regional_staff"), device_name="Regional office", lands_on="Membership list")
+        log_in(page, live_server.login_for("regional_staff"), device_name="Regional office", lands_on="Dashboard")
         page.get_by_role("link", name="Member access").click()
         page.get_by_role("heading", name="Member access").wait_for()
         row = page.locator("table.data tbody tr").first

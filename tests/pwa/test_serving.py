@@ -72,7 +72,8 @@ def test_the_manifest_makes_the_app_installable():
 
 
 def test_every_module_of_the_app_says_why_it_exists_and_stays_small():
-    for path in [*PWA.rglob("*.js")]:
+    # Vendored libraries (pwa/vendor/, e.g. uPlot) are kept byte for byte as published, so they are not ours to annotate.
+    for path in [p for p in PWA.rglob("*.js") if "vendor" not in p.relative_to(PWA).parts]:
         text = path.read_text()
         assert text.startswith("// Why:"), f"{path.name} does not open with a comment on why it exists"
         assert text.count("\n") < 500, f"{path.name} has grown past 500 lines"

@@ -8,6 +8,8 @@ import { api, can, explain } from './common.js';
 
 const SECTIONS = [
   { key: 'members', label: 'New members', permission: 'members:read', load: () => import('./members.js') },
+  // Regional staff start here (the first of their sections); it picks its own area, so no CLP is chosen above it.
+  { key: 'dashboard', label: 'Dashboard', permission: 'activity:read', clp: false, load: () => import('./monitoring.js') },
   { key: 'membership-list', label: 'Membership list', permission: 'members:import', clp: false, load: () => import('./member-imports.js') },
   { key: 'imports', label: 'Imports', permission: 'imports:manage', load: () => import('./imports.js') },
   { key: 'review', label: 'Review queue', permission: 'review', load: () => import('./review.js') },
@@ -76,7 +78,7 @@ export async function renderAdmin(root, ctx, params) {
     return null;
   }
   // The lists are where a CLP admin starts (what is being canvassed); a membership secretary starts with the
-  // new members. The nav follows the order of the work.
+  // new members, regional staff with the dashboard. The nav follows the order of the work.
   const section = sections.find((s) => s.key === (params.section || 'lists')) || sections[0];
   document.title = `${section.label} · Groundwork console`;
   root.innerHTML = `
