@@ -331,7 +331,7 @@ def dashboard(principal: Principal, *, campaign_id: int | None = None, region_id
                    "contact_rate": rate, "rate_note": why},
         "regional_average": regional,
         "units": units,
-        "weeks": weekly(campaign, clps, period),
+        "weeks": weekly(campaign, clps, period, total_electorate),
     }
 
 
@@ -345,8 +345,9 @@ def _brief(found: dict) -> dict | None:
             "against_region": result["against_region"]}
 
 
-def weekly(campaign: Campaign, clps: list[int], period: Period) -> list[dict]:
-    """Each week of the period, with every measure, the electors reached to date, and whether it is provisional."""
+def weekly(campaign: Campaign, clps: list[int], period: Period, electorate: int) -> list[dict]:
+    """Each week of the period, with every measure, the electors reached to date (and their share of
+    ``electorate``), and whether it is provisional."""
     columns = [func.coalesce(func.sum(getattr(ActivityRollup, c)), 0).label(c) for c in SUMMED]
     columns.append(func.count(func.distinct(ActivityRollup.user_key)).filter(ActivityRollup.user_key != 0)
                    .label("volunteers"))
@@ -355,7 +356,6 @@ def weekly(campaign: Campaign, clps: list[int], period: Period) -> list[dict]:
         .where(ActivityRollup.campaign_id == campaign.id, ActivityRollup.constituency_id.in_(clps),
                ActivityRollup.week <= period.last)
         .group_by(ActivityRollup.week))}
-    electorate = sum(_electorates(campaign.id, clps, "constituency").values())
     provisional = sync_health.provisional_weeks(clps)
     minimum = current_app.config["MONITORING_MIN_COUNT"]
     reached = sum(int(r.reached) for week, r in rows.items() if week < period.first)

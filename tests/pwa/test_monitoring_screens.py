@@ -362,7 +362,8 @@ def test_a_canvasser_whose_records_have_waited_over_a_day_is_warned_on_their_lis
         page.reload()
         page.get_by_role("heading", name="Your lists").wait_for()
         warning = page.locator("[data-stale-unsent]")
-        expect(warning).to_contain_text("1 record made over a day ago has not reached the party yet")
+        expect(warning).to_contain_text("1 record made over a day ago has not reached the party yet: find a signal "
+                                        "and sync, or export it.")
         expect(warning.get_by_role("link", name="Sync or export")).to_be_visible()
         screenshot(page, "canvasser-stale-unsent-warning")
 

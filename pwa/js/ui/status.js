@@ -20,7 +20,7 @@ export async function staleUnsent(nowMs = Date.now()) {
 export function staleWarning(count) {
   if (!count) return '';
   return `${plural(count, 'record')} made over a day ago ${count === 1 ? 'has' : 'have'} not reached the party yet: `
-    + 'find a signal and sync, or export them.';
+    + `find a signal and sync, or export ${count === 1 ? 'it' : 'them'}.`;
 }
 
 async function snapshot() {
