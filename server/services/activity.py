@@ -60,6 +60,13 @@ def _fmt(day: date) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def rate_window(campaign: Campaign) -> str:
+    """The window a contact rate covers, as shown beside it: the campaign from its first day to today (or its
+    last day, once over)."""
+    return (f"{campaign.name}: {_fmt(campaign.starts_on)} to "
+            f"{_fmt(min(campaign.ends_on, max(utcnow().date(), campaign.starts_on)))}")
+
+
 def percent(rate: float) -> str:
     """A rate as the screens show it: "3.7%"."""
     return f"{100 * rate:.1f}%"
@@ -322,7 +329,7 @@ def dashboard(principal: Principal, *, campaign_id: int | None = None, region_id
         "period": {"since": period.first.isoformat(), "until": (period.last + timedelta(days=6)).isoformat(),
                    "label": period.label(),
                    "whole_campaign": whole},
-        "rate_window": f"{campaign.name}: {_fmt(campaign.starts_on)} to {_fmt(min(campaign.ends_on, max(utcnow().date(), campaign.starts_on)))}",
+        "rate_window": rate_window(campaign),
         "as_of": rollups.as_of(),
         "min_count": minimum,
         "definitions": DEFINITIONS,
@@ -404,7 +411,6 @@ def seat_comparison(principal: Principal, constituency_id: int, *, campaign_id: 
     return {"seat": {"id": seat.id, "code": seat.code, "name": seat.name}, "region": {"id": region.id, "name": region.name},
             "campaign": {"id": campaign.id, "name": campaign.name, "starts_on": campaign.starts_on,
                          "ends_on": campaign.ends_on},
-            "rate_window": f"{campaign.name}: {_fmt(campaign.starts_on)} to "
-                           f"{_fmt(min(campaign.ends_on, max(utcnow().date(), campaign.starts_on)))}",
+            "rate_window": rate_window(campaign),
             "min_count": minimum, "definitions": DEFINITIONS, "k": k, **found, "region_seats": region_seats,
             "as_of": rollups.as_of()}
