@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -105,10 +106,22 @@ def app(database_url):
         db.engine.dispose()
 
 
-def _empty_tables(db) -> None:
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
+def _empty_tables(db, attempts: int = 5) -> None:
+    """Delete every row, children first. A browser test's page may still be syncing as its test ends: a push
+    that commits between two of these deletes leaves a row the next delete trips over (a foreign key), so the
+    whole emptying is tried again, by which time that request has finished."""
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture
