@@ -35,7 +35,7 @@ from server.services import peers, reads, rollups, sync_health
 
 LEVELS = ("region", "constituency", "ward", "polling_district")
 MEASURES = ("doors", "calls", "conversations", "reached", "volunteers")
-SUMMED = ("contacts", "doors", "calls", "conversations", "reached")
+SUMMED = rollups.COUNTS  # the counts each rollup row holds
 MIN_PEERS = 3  # fewer peers with a rate than this, and no comparison is made
 
 DEFINITIONS = {
@@ -157,9 +157,7 @@ def _unit_column(level: str):
 def _sums(campaign_id: int, clps: list[int], level: str, period: Period | None):
     """Measures grouped by unit (None: one total), over the period (None: the whole campaign)."""
     unit = _unit_column(level) if level else None
-    columns = [func.coalesce(func.sum(getattr(ActivityRollup, c)), 0).label(c) for c in SUMMED]
-    columns.append(func.count(func.distinct(ActivityRollup.user_key)).filter(ActivityRollup.user_key != 0)
-                   .label("volunteers"))
+    columns = rollups.measure_columns()
     stmt = select(*([unit.label("unit")] if unit is not None else []), *columns).where(
         ActivityRollup.campaign_id == campaign_id, ActivityRollup.constituency_id.in_(clps))
     if level == "region":
@@ -355,9 +353,7 @@ def _brief(found: dict) -> dict | None:
 def weekly(campaign: Campaign, clps: list[int], period: Period, electorate: int) -> list[dict]:
     """Each week of the period, with every measure, the electors reached to date (and their share of
     ``electorate``), and whether it is provisional."""
-    columns = [func.coalesce(func.sum(getattr(ActivityRollup, c)), 0).label(c) for c in SUMMED]
-    columns.append(func.count(func.distinct(ActivityRollup.user_key)).filter(ActivityRollup.user_key != 0)
-                   .label("volunteers"))
+    columns = rollups.measure_columns()
     rows = {r.week: r for r in db.session.execute(
         select(ActivityRollup.week, *columns)
         .where(ActivityRollup.campaign_id == campaign.id, ActivityRollup.constituency_id.in_(clps),

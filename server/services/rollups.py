@@ -303,13 +303,17 @@ def _electorate(campaign: Campaign, clps: list[int]) -> None:
              "electors": n} for d, clp, ward, n in counts])
 
 
+def measure_columns() -> list:
+    """The rollup rows summed (each count) and their volunteers counted once: the columns of any total."""
+    return [*(func.coalesce(func.sum(ActivityRollup.__table__.c[c]), 0).label(c) for c in COUNTS),
+            func.count(func.distinct(ActivityRollup.user_key)).filter(ActivityRollup.user_key != 0)
+            .label("volunteers")]
+
+
 def _seats(campaign_id: int, clps: list[int]) -> None:
     """Each CLP's totals, from the rows just written (volunteers counted once across districts and weeks)."""
     sums = {row.constituency_id: row for row in db.session.execute(
-        select(ActivityRollup.constituency_id, *(func.coalesce(func.sum(getattr(ActivityRollup, c)), 0).label(c)
-                                                 for c in ("contacts", "doors", "calls", "conversations", "reached")),
-               func.count(func.distinct(ActivityRollup.user_key)).filter(ActivityRollup.user_key != 0)
-               .label("volunteers"))
+        select(ActivityRollup.constituency_id, *measure_columns())
         .where(ActivityRollup.campaign_id == campaign_id, ActivityRollup.constituency_id.in_(clps))
         .group_by(ActivityRollup.constituency_id))}
     electorate = dict(db.session.execute(
