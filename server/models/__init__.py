@@ -27,7 +27,9 @@ from server.models.people import (
     RoleGrant,
     User,
 )
+from server.models.jobs import JobRun, SchedulerLease
 from server.models.push import PushSubscription
+from server.models.recognition import Milestone
 from server.models.register import FRANCHISE_MARKERS, Elector, ElectorStatus, RegisterEdition
 from server.models.sync import (
     DeviceHolding,

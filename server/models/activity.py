@@ -20,7 +20,9 @@ class ActivityRollup(db.Model):
     """What one volunteer did in one polling district in one week of a campaign."""
 
     __tablename__ = "activity_rollup"
-    __table_args__ = (Index("ix_activity_rollup_campaign_clp", "campaign_id", "constituency_id", "week"),)
+    __table_args__ = (Index("ix_activity_rollup_campaign_clp", "campaign_id", "constituency_id", "week"),
+                      # A volunteer's own counts (recognition: /me, milestones, leaderboards).
+                      Index("ix_activity_rollup_user", "user_key", "campaign_id"))
 
     campaign_id: Mapped[int] = mapped_column(primary_key=True)
     district_key: Mapped[int] = mapped_column(primary_key=True)  # polling_district.id, or 0 for none

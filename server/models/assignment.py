@@ -36,6 +36,9 @@ class Assignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped on every change a device should see (name, dates, items).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A scheduled session (a phone bank evening, a canvass meeting point): volunteers are reminded before it.
+    session_at: Mapped[datetime | None] = mapped_column()
+    meeting_place: Mapped[str | None] = mapped_column(String(200))
 
     items: Mapped[list["AssignmentItem"]] = relationship(
         back_populates="assignment", order_by="AssignmentItem.position", cascade="all, delete-orphan"

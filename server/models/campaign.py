@@ -60,6 +60,9 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped when the code sets, questions or script change, so devices fetch them again.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Milestones celebrated in this campaign, {"calls": [250, ...], "doors": [...]}; null means the defaults
+    # (server/services/recognition.py DEFAULT_MILESTONES).
+    milestones: Mapped[dict | None] = mapped_column()
 
     codes: Mapped[list["CampaignCode"]] = relationship(
         back_populates="campaign", order_by="(CampaignCode.code_set, CampaignCode.position)", cascade="all, delete-orphan"

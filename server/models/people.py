@@ -5,7 +5,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -51,6 +51,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Shown on leaderboards (by name, with their count) only if they said yes; they can say no at any time.
+    leaderboard_opt_in: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     devices: Mapped[list["Device"]] = relationship(
         back_populates="user", order_by="Device.created_at", foreign_keys="Device.user_id"
