@@ -213,6 +213,12 @@ class Config:
         check_retention({name: getattr(self, name) for name in RETENTION_KEYS})
 
         self.SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+        # The scheduler's lease (docs/jobs.md): held this long without a renewal (renewed every third of it);
+        # a second scheduler takes over at most this long after the first one dies.
+        self.SCHEDULER_LEASE_SECONDS = _int("SCHEDULER_LEASE_SECONDS", 30)
+        if not 3 <= self.SCHEDULER_LEASE_SECONDS <= 600:
+            raise ConfigError(f"SCHEDULER_LEASE_SECONDS must be a whole number of seconds from 3 to 600, "
+                              f"got {self.SCHEDULER_LEASE_SECONDS}")
         # werkzeug method string; tests use a cheap one, production keeps the scrypt default.
         self.PASSWORD_HASH_METHOD = env.get("PASSWORD_HASH_METHOD", "scrypt")
         self.MIN_PASSWORD_LENGTH = _int("MIN_PASSWORD_LENGTH", 10)

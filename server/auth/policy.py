@@ -52,6 +52,7 @@ class Permission(str, enum.Enum):
     ACCESS_MANAGE = "access:manage"  # schedule changes to a CLP's access, and grant time-limited roles
     GEOGRAPHY_MANAGE = "geography:manage"  # load seats' demographics and previous results (national admins)
     ACTIVITY_READ = "activity:read"  # the monitoring dashboards: activity, contact rates and fair comparisons
+    SYSTEM_READ = "system:read"  # the scheduler's heartbeat and its jobs' runs (national admins)
 
 
 _FIELD = {Permission.SELF, Permission.GEOGRAPHY_READ, Permission.CAMPAIGNS_READ, Permission.ELECTORS_READ,

@@ -8,14 +8,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from server.extensions import db
-from server.models import AuditEvent, LoginAttempt
+from server.models import AuditEvent, JobRun, LoginAttempt
 from server.orm import utcnow
 from server.services import login_throttle
 
 CHUNK = 5000
+# The job log keeps a month: enough to see when each job last ran and how a bad week went.
+JOB_RUNS_KEPT = timedelta(days=30)
 
 
 def login_attempt_cutoff(now: datetime | None = None) -> datetime:
@@ -55,3 +57,14 @@ def prune_login_attempts() -> int:
     idle = login_throttle.forget_idle()
     db.session.commit()
     return forgotten + idle
+
+
+def forget_job_runs(now: datetime | None = None) -> int:
+    """Delete the log of job runs older than a month (a job every minute logs 1,440 runs a day); the latest
+    run of each job is always kept, so ``flask jobs list`` can still say when it last ran."""
+    cutoff = (now or utcnow()) - JOB_RUNS_KEPT
+    latest = select(func.max(JobRun.id)).group_by(JobRun.job)
+    result = db.session.execute(delete(JobRun).where(JobRun.started_at < cutoff, JobRun.id.not_in(latest))
+                                .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount or 0

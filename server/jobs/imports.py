@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 
 from server.errors import GroundworkError
 from server.extensions import db
+from server.jobs import lease
 from server.models import ImportJob
 from server.orm import utcnow
 from server.services import audit
@@ -109,7 +110,7 @@ def run_job(job_id: int) -> str:
 def run_pending(limit: int | None = None) -> int:
     """The scheduled job: run queued import jobs until none is left (or ``limit``); returns how many ran."""
     ran = 0
-    while limit is None or ran < limit:
+    while (limit is None or ran < limit) and lease.still_mine():  # a new leader takes the rest
         job_id = claim()
         if job_id is None:
             break

@@ -14,6 +14,7 @@ import requests
 from sqlalchemy import select
 
 from server.extensions import db
+from server.jobs import lease
 from server.models import Notice
 from server.orm import utcnow
 from server.services import push
@@ -52,6 +53,9 @@ def send_pending(now: datetime | None = None, *, session: requests.Session | Non
     for user_id, notice_id in pending:
         if user_id == waiting_user:
             continue
+        if not lease.still_mine():  # another scheduler leads now: the rest are its to send
+            done["stopped_for_new_leader"] = 1
+            break
         outcome = push.push_notice(notice_id, now, vapid, configured.subject, http, throttled)
         done[outcome] += 1
         if outcome in WAITS:

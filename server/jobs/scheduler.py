@@ -1,19 +1,26 @@
-"""The scheduler process: one APScheduler instance for the whole deployment (Procfile `scheduler`).
+"""The scheduler process (Procfile `scheduler`): APScheduler, run by whichever process holds the lease.
 
-Each job runs inside an app context handed to it here; web workers never start a scheduler, so a
-job never runs once per worker.
+Web workers never start a scheduler, so a job never runs once per worker. Any number of scheduler processes
+may be started; the database lease (server/jobs/lease.py, docs/jobs.md) lets one of them run jobs, and each
+job's tick is claimed once in ``job_run``, which also logs what every run changed.
 """
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from server.jobs import housekeeping, imports, push, retention
+from server.extensions import db
+from server.jobs import housekeeping, imports, lease, push, retention
+from server.orm import utcnow
 from server.services import grants, notices, rollups, sync
 
 log = logging.getLogger(__name__)
@@ -57,6 +64,8 @@ JOBS: list[Job] = [
     job("grants", grants.lapse_and_warn, trigger="interval", hours=1),
     # The monitoring dashboards' rollups (docs/monitoring.md): what arrived since the last run, recounted.
     job("rollups", rollups.catch_up, trigger="interval", minutes=1),
+    # The job log itself (docs/jobs.md): runs older than JOB_RUNS_KEPT_DAYS are forgotten.
+    job("prune-job-runs", housekeeping.forget_job_runs, trigger="cron", hour=3, minute=15, misfire_grace_time=6 * 3600),
 ]
 
 
@@ -76,39 +85,151 @@ def describe_trigger(trigger: dict) -> str:
     return " ".join(words + ["UTC"] if kind == "cron" else words)  # the scheduler keeps UTC
 
 
-def _in_context(app: Flask, job: Callable[[], object]) -> Callable[[], None]:
+# Interval jobs fire at whole multiples of their interval from this instant, in every process alike, so two
+# schedulers agree on what a tick is (a job every minute fires at :00 of each minute, wherever it started).
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def trigger_of(job: Job):
+    """The APScheduler trigger a job's arguments describe (interval triggers aligned to EPOCH)."""
+    args = {k: v for k, v in job.trigger.items() if k not in JOB_OPTIONS | {"offset_seconds"}}
+    if job.trigger.get("trigger") == "interval":
+        start = EPOCH + timedelta(seconds=job.trigger.get("offset_seconds", 0))
+        return IntervalTrigger(start_date=start, timezone=timezone.utc, **args)
+    return CronTrigger(timezone=timezone.utc, **args)
+
+
+def latest_tick(trigger, now: datetime) -> datetime | None:
+    """The trigger's latest fire time at or before ``now``: the tick a run at ``now`` stands for."""
+    if isinstance(trigger, IntervalTrigger):
+        return trigger.start_date + ((now - trigger.start_date) // trigger.interval) * trigger.interval
+    fire, latest = trigger.get_next_fire_time(None, now - timedelta(days=8)), None
+    while fire is not None and fire <= now:
+        latest, fire = fire, trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+def grace(job: Job, trigger) -> timedelta:
+    """How late a tick may still run (a scheduler that took over, or one that was busy): the job's
+    misfire_grace_time, else one interval, else a minute."""
+    if job.trigger.get("misfire_grace_time"):
+        return timedelta(seconds=job.trigger["misfire_grace_time"])
+    return trigger.interval if isinstance(trigger, IntervalTrigger) else timedelta(minutes=1)
+
+
+def run_by_hand(job: Job, owner: str | None = None) -> object:
+    """Run ``job`` now, outside the schedule (``flask jobs run``), logged in job_run with no tick. Returns what
+    the job returned; a failure is logged and raised."""
+    run_id = lease.start_manual(job.name, owner or f"cli:{lease.process_owner()}")
+    try:
+        with lease.running_under(None):
+            result = job.func()
+    except Exception as exc:
+        lease.finish(run_id, error=exc)
+        raise
+    lease.finish(run_id, result=result)
+    return result
+
+
+def run_tick(job: Job, held: lease.Lease, now: datetime | None = None) -> str:
+    """Run ``job`` for its latest tick if this process leads and nobody has run that tick: 'ran', 'failed',
+    'standby' (no lease), 'taken' (claimed already) or 'late' (past its grace)."""
+    if not held.held:
+        return "standby"
+    now = now or utcnow()
+    trigger = trigger_of(job)
+    tick = latest_tick(trigger, now)
+    if tick is None or now - tick > grace(job, trigger):
+        return "late"
+    run_id = lease.claim_tick(held, job.name, tick, now)
+    if run_id is None:
+        return "taken"
+    try:
+        with lease.running_under(held):
+            result = job.func()
+    except Exception as exc:
+        log.exception("job %s failed", job.name)
+        lease.finish(run_id, error=exc)
+        return "failed"
+    lease.finish(run_id, result=result)
+    log.info("job %s done: %s", job.name, result)
+    return "ran"
+
+
+def _in_context(app: Flask, job: Job, held: lease.Lease | None) -> Callable[[], None]:
     def run() -> None:
         with app.app_context():
-            result = job()
-            log.info("job %s done: %s", job.__name__, result)
+            if held is None:
+                run_by_hand(job)
+            else:
+                run_tick(job, held)
 
-    run.__name__ = job.__name__
+    run.__name__ = job.func.__name__
     return run
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    """A scheduler with every job registered, each coalescing missed runs and never overlapping itself."""
-    ids = [func.__name__ for func, _ in JOBS]
+def build_scheduler(app: Flask, jobs: list[Job] | None = None, held: lease.Lease | None = None) -> BackgroundScheduler:
+    """A scheduler with every job registered, each coalescing missed runs and never overlapping itself.
+
+    With ``held``, each firing runs only if that lease is this process's and its tick is unclaimed; without,
+    each firing runs as a run by hand would (logged, no tick)."""
+    jobs = JOBS if jobs is None else jobs
+    ids = [j.func.__name__ for j in jobs]
     clashes = sorted({i for i in ids if ids.count(i) > 1})
     if clashes:  # the scheduler would silently keep only the last of them
         raise RuntimeError(f"Scheduled jobs must have different function names; {', '.join(clashes)} is used twice.")
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-    for func, trigger in JOBS:
-        scheduler.add_job(_in_context(app, func), id=func.__name__, replace_existing=True, **trigger)
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                                  "misfire_grace_time": 30})
+    for j in jobs:
+        options = {k: v for k, v in j.trigger.items() if k in JOB_OPTIONS - {"trigger"}}
+        scheduler.add_job(_in_context(app, j, held), trigger_of(j), id=j.func.__name__, replace_existing=True,
+                          **options)
     return scheduler
 
 
-def main() -> None:
+def serve(app: Flask, jobs: list[Job] | None = None, stop: threading.Event | None = None) -> None:
+    """The scheduler process's loop: keep trying for the lease (renewing it while held), run jobs only while it
+    is held, and give it up on a clean stop. Every process runs this; the lease picks the one that works."""
+    jobs = JOBS if jobs is None else jobs
+    stop = stop or threading.Event()
+    with app.app_context():
+        held = lease.Lease(lease.process_owner())
+        every = lease.lease_length().total_seconds() / 3
+    scheduler = build_scheduler(app, jobs, held)
+    scheduler.start()
+    log.info("scheduler %s started with %d jobs; waiting for the lease", held.owner, len(jobs))
+    try:
+        while not stop.is_set():
+            with app.app_context():
+                was = held.held
+                try:
+                    held.acquire_or_renew()
+                except Exception:  # the database is away: try again next time; claims fail meanwhile
+                    log.exception("scheduler %s could not reach the lease", held.owner)
+                    db.session.rollback()
+                if held.held and not was:  # just took over: run each job's current tick if nobody has
+                    for j in jobs:
+                        scheduler.modify_job(j.func.__name__, next_run_time=utcnow())
+            stop.wait(every)
+    finally:
+        scheduler.shutdown(wait=True)
+        with app.app_context():
+            held.release()
+        log.info("scheduler %s stopped", held.owner)
+
+
+def main(jobs: list[Job] | None = None) -> None:
     from server import create_app
 
+    logging.basicConfig(level=logging.INFO)
     app = create_app()
     if not app.config["SCHEDULER_ENABLED"]:
         log.warning("SCHEDULER_ENABLED is off; the scheduler process exits without running jobs.")
         return
-    scheduler = build_scheduler(app)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
-    log.info("scheduler started with %d jobs", len(JOBS))
-    scheduler.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    serve(app, jobs, stop)
 
 
 if __name__ == "__main__":

@@ -8,22 +8,48 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.jobs.retention import apply_retention
 from server.jobs.scheduler import JOBS, build_scheduler, describe_trigger, find
-from server.models import AuditEvent, LoginAttempt
+from server.models import AuditEvent, JobRun, LoginAttempt
 from server.orm import utcnow
 
 NAMES = ["prune-login-attempts", "reconcile-queued", "purge-stale-storage", "imports", "retention"]
 
 
-def test_jobs_list_shows_every_scheduled_job_with_its_trigger(runner):
+def test_jobs_list_shows_every_scheduled_job_with_its_trigger_and_last_run(runner):
     result = runner.invoke(args=["jobs", "list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == [j.name for j in JOBS]
+    jobs = lines[:len(JOBS)]
+    assert [line.split()[0] for line in jobs] == [j.name for j in JOBS]
     assert set(NAMES) <= {j.name for j in JOBS}
-    shown = dict((line.split()[0], line) for line in lines)
+    shown = dict((line.split()[0], line) for line in jobs)
     assert "interval hours=1" in shown["prune-login-attempts"]
     assert "cron hour=2 minute=30 UTC" in shown["retention"]
     assert "server.jobs.retention.apply_retention" in shown["retention"]
+    assert all(line.endswith("last: never run") for line in jobs)
+    assert lines[-1].startswith("No scheduler has ever run against this database.")
+
+
+def test_a_run_by_hand_is_logged_with_what_it_changed_and_listed_as_the_last_run(app, runner):
+    db.session.add(LoginAttempt(email="a@b.test", ip="10.0.0.1", succeeded=False, at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    assert runner.invoke(args=["jobs", "run", "prune-login-attempts"]).exit_code == 0
+    [run] = db.session.scalars(select(JobRun)).all()
+    assert (run.job, run.status, run.result, run.tick) == ("prune-login-attempts", "ok", {"result": 1}, None)
+    assert run.owner.startswith("cli:") and run.finished_at >= run.started_at
+    listed = runner.invoke(args=["jobs", "list"]).output
+    line = next(l for l in listed.splitlines() if l.startswith("prune-login-attempts"))
+    assert line.endswith("ok: 1") and run.started_at.strftime("%Y-%m-%d %H:%M") in line
+
+
+def test_a_job_that_fails_by_hand_says_so_and_is_logged_as_failed(app, runner, monkeypatch):
+    from server.jobs import scheduler
+
+    monkeypatch.setattr(scheduler, "JOBS", [*JOBS, scheduler.job("broken", lambda: {}["missing"],
+                                                                 trigger="interval", hours=1)])
+    result = runner.invoke(args=["jobs", "run", "broken"])
+    assert result.exit_code != 0 and "broken failed: KeyError" in result.output
+    [run] = db.session.scalars(select(JobRun)).all()
+    assert run.status == "failed" and "KeyError: 'missing'" in run.error
 
 
 def test_the_scheduler_and_the_cli_read_one_list_of_uniquely_named_jobs(app):

@@ -1,28 +1,46 @@
-"""The one scheduler process registers every job, and each job runs inside the app context it is given."""
+"""Exactly one scheduler: the lease, each tick claimed once and fenced, and two real processes at once."""
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
 from server.jobs import housekeeping
-from server.jobs.scheduler import JOBS, build_scheduler
-from server.models import LoginAttempt
+from server.jobs.lease import Lease, claim_tick
+from server.jobs.scheduler import JOBS, Job, build_scheduler, job, latest_tick, run_tick, trigger_of
+from server.models import JobRun, LoginAttempt, Role, SchedulerLease
 from server.orm import utcnow
+from server.services.system import scheduler_status
+from tests.server.live import ROOT
+
+T0 = datetime(2026, 11, 29, 10, 0, 0, tzinfo=timezone.utc)
+
+
+def runs(name: str) -> list[JobRun]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(JobRun).where(JobRun.job == name).order_by(JobRun.tick)))
 
 
 def test_the_scheduler_registers_every_job_once(app):
     scheduler = build_scheduler(app)
-    assert sorted(job.id for job in scheduler.get_jobs()) == sorted(job.__name__ for job, _ in JOBS)
+    assert sorted(j.id for j in scheduler.get_jobs()) == sorted(j.func.__name__ for j in JOBS)
 
 
-def test_a_scheduled_job_runs_in_its_own_app_context(app):
+def test_a_scheduled_job_runs_in_its_own_app_context_and_its_run_is_logged(app):
     db.session.add(LoginAttempt(email="a@b.test", ip="127.0.0.1", succeeded=False, at=utcnow() - timedelta(days=3)))
     db.session.commit()
-    job = next(j for j in build_scheduler(app).get_jobs() if j.id == "prune_login_attempts")
-    job.func()  # the wrapped job pushes its own app context
+    scheduled = next(j for j in build_scheduler(app).get_jobs() if j.id == "prune_login_attempts")
+    scheduled.func()  # the wrapped job pushes its own app context
     assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
+    [run] = runs("prune-login-attempts")
+    assert (run.status, run.result, run.tick) == ("ok", {"result": 1}, None)
 
 
 def test_old_login_attempts_are_forgotten_and_recent_ones_kept(app):
@@ -34,3 +52,164 @@ def test_old_login_attempts_are_forgotten_and_recent_ones_kept(app):
     assert housekeeping.prune_login_attempts() == 1
     assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 1
 
+
+def test_every_process_agrees_on_a_ticks_time_whenever_it_started(app):
+    every_minute = trigger_of(job("x", lambda: None, trigger="interval", minutes=1))
+    assert latest_tick(every_minute, T0 + timedelta(seconds=59, microseconds=5)) == T0
+    assert latest_tick(every_minute, T0 + timedelta(minutes=1)) == T0 + timedelta(minutes=1)
+    offset = trigger_of(job("x", lambda: None, trigger="interval", minutes=1, offset_seconds=30))
+    assert latest_tick(offset, T0 + timedelta(seconds=10)) == T0 - timedelta(seconds=30)
+    nightly = trigger_of(job("x", lambda: None, trigger="cron", hour=2, minute=30))
+    assert latest_tick(nightly, T0) == datetime(2026, 11, 29, 2, 30, tzinfo=timezone.utc)
+    assert latest_tick(nightly, datetime(2026, 11, 29, 2, 29, tzinfo=timezone.utc)) == datetime(
+        2026, 11, 28, 2, 30, tzinfo=timezone.utc)
+
+
+def test_only_one_process_holds_the_lease_and_a_new_holder_fences_the_old_one_out(app):
+    first, second = Lease("host-a:1:aaaaaa"), Lease("host-b:2:bbbbbb")
+    assert first.acquire_or_renew(T0) and not second.acquire_or_renew(T0)
+    assert first.acquire_or_renew(T0 + timedelta(seconds=10))  # renewed, same fence
+    fence = first.fence
+    assert claim_tick(first, "push", T0, now=T0 + timedelta(seconds=10))
+    assert claim_tick(first, "push", T0, now=T0 + timedelta(seconds=11)) is None  # a tick runs once
+
+    # The first process stalls past its lease (a long pause): the second takes over with a new fence.
+    later = T0 + timedelta(seconds=45)
+    assert second.acquire_or_renew(later) and second.fence == fence + 1
+    # The first wakes believing it leads: its claim on the next tick is refused by the fence, before its
+    # renewal tells it that it lost.
+    tick = T0 + timedelta(minutes=1)
+    assert claim_tick(first, "push", tick, now=tick) is None
+    assert claim_tick(second, "push", tick, now=tick)
+    assert not first.acquire_or_renew(tick) and not first.held
+    assert [(r.tick, r.owner, r.fence) for r in runs("push")] == [(T0, first.owner, fence),
+                                                                   (tick, second.owner, fence + 1)]
+
+
+def test_a_clean_stop_hands_the_lease_over_at_once(app):
+    first, second = Lease("a:1:x"), Lease("b:2:y")
+    first.acquire_or_renew(T0)
+    first.release()
+    assert second.acquire_or_renew(T0 + timedelta(seconds=1))
+
+
+def test_a_claim_with_too_little_lease_left_is_refused(app):
+    held = Lease("a:1:x")
+    held.acquire_or_renew(T0)
+    assert claim_tick(held, "push", T0, now=T0 + timedelta(seconds=29)) is None  # 1 s left of 30: too close
+
+
+def test_a_tick_runs_once_a_standby_runs_nothing_and_a_failure_is_logged(app):
+    calls = []
+    counting = job("counting", lambda: calls.append(1) or {"counted": len(calls)}, trigger="interval", minutes=1)
+    failing = job("failing", lambda: 1 / 0, trigger="interval", minutes=1)
+    leader, standby = Lease("a:1:x"), Lease("b:2:y")
+    leader.acquire_or_renew(T0)
+    standby.acquire_or_renew(T0)
+    now = T0 + timedelta(seconds=2)
+    assert run_tick(counting, standby, now) == "standby"
+    assert run_tick(counting, leader, now) == "ran"
+    assert run_tick(counting, leader, now + timedelta(seconds=5)) == "taken"
+    assert calls == [1]
+    assert run_tick(failing, leader, now) == "failed"
+    [failed] = runs("failing")
+    assert failed.status == "failed" and "ZeroDivisionError" in failed.error and failed.finished_at
+    [ok] = runs("counting")
+    assert (ok.status, ok.result, ok.tick) == ("ok", {"counted": 1}, T0)
+
+
+def test_a_nightly_job_found_hours_late_runs_within_its_grace_and_not_after(app):
+    nightly = Job(lambda: "done", {"name": "nightly", "trigger": "cron", "hour": 2, "minute": 30,
+                                    "misfire_grace_time": 6 * 3600})
+    held = Lease("a:1:x")
+    late = datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
+    held.acquire_or_renew(late)
+    assert run_tick(nightly, held, late) == "late"
+    soon = datetime(2026, 11, 29, 5, 0, tzinfo=timezone.utc)
+    held.acquire_or_renew(soon)
+    assert run_tick(nightly, held, soon) == "ran"
+
+
+def test_national_admins_see_the_heartbeat_and_a_stopped_scheduler_is_an_alert(app, client):
+    from tests.factories import bearer, login, make_world
+
+    make_world()
+    db.session.commit()
+    assert scheduler_status()["status"] == "never_started"
+    held = Lease("host-a:41:abcdef")
+    held.acquire_or_renew()
+    token = login(client, Role.NATIONAL_ADMIN)
+    body = client.get("/api/v1/system/scheduler", headers=bearer(token)).get_json()
+    assert body["status"] == "running" and body["alert"] is None
+    assert body["lease"]["owner"] == "host-a:41:abcdef"
+    assert {j["name"] for j in body["jobs"]} == {j.name for j in JOBS}
+    silent = scheduler_status(now=utcnow() + timedelta(seconds=61))
+    assert silent["status"] == "stopped" and "no heartbeat since" in silent["alert"]
+    held.release()
+    assert "stopped at" in scheduler_status()["alert"]
+    clp_admin = login(client, Role.CLP_ADMIN)
+    refused = client.get("/api/v1/system/scheduler", headers=bearer(clp_admin))
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+
+
+def _start_scheduler(database_url: str, log) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "SCHEDULER_LEASE_SECONDS": "6",
+           "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    return subprocess.Popen([sys.executable, "-m", "tests.server.scheduler_process"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_two_schedulers_started_at_once_and_one_killed_still_run_each_tick_once(app, database_url, tmp_path):
+    """A second deploy starts a second scheduler beside the first; later the leader dies with kill -9. Every
+    one-second tick runs at most once, all by the leader of the moment, and the survivor takes over within a
+    lease (6 s here) and then runs every tick."""
+    logs = [open(tmp_path / f"scheduler-{i}.log", "w") for i in range(2)]
+    processes = [_start_scheduler(database_url, log) for log in logs]
+    try:
+        _wait(lambda: len(runs("every-second")) >= 5, 30, "five ticks")
+        lease = db.session.get(SchedulerLease, "scheduler", populate_existing=True)
+        owners = {r.owner for r in runs("every-second")}
+        assert owners == {lease.owner}, "a tick was run by the process that did not hold the lease"
+        leader_pid = int(lease.owner.split(":")[1])
+        leader = next(p for p in processes if p.pid == leader_pid)
+        survivor = next(p for p in processes if p is not leader)
+        os.kill(leader.pid, signal.SIGKILL)
+        leader.wait(10)
+        killed_at = utcnow()
+        _wait(lambda: any(r.owner.split(":")[1] == str(survivor.pid) for r in runs("every-second")), 30,
+              "the survivor to take over")
+        took_over = min(r.tick for r in runs("every-second") if r.owner.split(":")[1] == str(survivor.pid))
+        time.sleep(4)
+        ticks = runs("every-second")
+        survivor_ticks = [r.tick for r in ticks if r.owner.split(":")[1] == str(survivor.pid)]
+        # The survivor took over within the lease (6 s) and a renewal period of its own (2 s), plus a tick.
+        assert took_over - killed_at < timedelta(seconds=10)
+        # Once it leads, no tick is missed: one run per second, in order.
+        assert [(b - a) for a, b in zip(survivor_ticks, survivor_ticks[1:])] == [timedelta(seconds=1)] * (
+            len(survivor_ticks) - 1)
+        assert len(survivor_ticks) >= 4
+        # No tick ran twice (the unique key would refuse it, so count claims per tick from both processes).
+        assert len({r.tick for r in ticks}) == len(ticks)
+        assert all(r.status == "ok" for r in ticks if r.tick < took_over)
+        fences = {r.owner: r.fence for r in ticks}
+        assert len(fences) == 2 and max(fences.values()) == min(fences.values()) + 1
+        # A clean stop gives the lease up.
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(20)
+        assert scheduler_status()["status"] == "stopped"
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        for log in logs:
+            log.close()
