@@ -20,8 +20,13 @@ run: $(VENV)/.installed
 	$(FLASK) demo --seed 1 --if-empty
 	@echo
 	@echo "Groundwork is serving the demo at http://$(HOST):$(PORT)/  (API: http://$(HOST):$(PORT)/api/v1/health)"
+	@echo "with the scheduler (pushes, rollups, imports, reminders) running beside it; Ctrl-C stops both."
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@# The scheduler runs in the background and stops with the server (docs/jobs.md: a second one started
+	@# by hand elsewhere would only stand by, so this is safe).
+	$(VENV)/bin/python -m server.jobs.scheduler & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed
 	scripts/test

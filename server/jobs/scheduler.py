@@ -208,8 +208,9 @@ def serve(app: Flask, jobs: list[Job] | None = None, stop: threading.Event | Non
                     log.exception("scheduler %s could not reach the lease", held.owner)
                     db.session.rollback()
                 if held.held and not was:  # just took over: run each job's current tick if nobody has
-                    for j in jobs:
-                        scheduler.modify_job(j.func.__name__, next_run_time=utcnow())
+                    for j in jobs:  # one-off runs beside the timers, which keep their aligned ticks
+                        scheduler.add_job(_in_context(app, j, held), "date", run_date=utcnow(),
+                                          id=f"{j.func.__name__}:takeover", replace_existing=True)
             stop.wait(every)
     finally:
         scheduler.shutdown(wait=True)

@@ -344,6 +344,8 @@ AuditPageSchema = page_envelope(AuditEventSchema, "AuditEventPage")
 class HealthSchema(Schema):
     status = fields.String(dump_only=True)
     database = fields.String(dump_only=True)
+    scheduler = fields.String(dump_only=True, metadata={
+        "description": "running, stopped, never_started, or unknown when the database is unreachable"})
     version = fields.String(dump_only=True)
     time = fields.DateTime(dump_only=True)
 
