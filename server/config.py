@@ -161,6 +161,11 @@ class Config:
         if self.PUSH_MAX_PER_DAY < 0:
             raise ConfigError(f"PUSH_MAX_PER_DAY must be 0 or more, got {self.PUSH_MAX_PER_DAY}")
         self.PUSH_SERVICE_HOSTS = env.get("PUSH_SERVICE_HOSTS", PUSH_SERVICE_HOSTS_DEFAULT)
+        # How long before a list's session (a phone bank, a canvass meeting) its volunteers are reminded.
+        self.SESSION_REMINDER_LEAD_MINUTES = _int("SESSION_REMINDER_LEAD_MINUTES", 120)
+        if not 1 <= self.SESSION_REMINDER_LEAD_MINUTES <= 7 * 24 * 60:
+            raise ConfigError(f"SESSION_REMINDER_LEAD_MINUTES must be a whole number of minutes from 1 to 10080 "
+                              f"(a week), got {self.SESSION_REMINDER_LEAD_MINUTES}")
 
         # API paging.
         self.API_DEFAULT_PAGE_SIZE = _int("API_DEFAULT_PAGE_SIZE", 50)

@@ -69,7 +69,7 @@ class ErrorResponses(BasePlugin):
 def register_api(app: Flask) -> GroundworkApi:
     from server.api import (access, activity, audit, auth, campaigns, devices, electors, geography, imports, lists,
                             member_imports, members, meta, notices, peers, push, review, rights, suppressions,
-                            sync, sync_health, system, volunteers)
+                            recognition, sync, sync_health, system, volunteers)
 
     api = GroundworkApi(
         app,
@@ -94,7 +94,7 @@ def register_api(app: Flask) -> GroundworkApi:
     with app.app_context():  # limits read from settings (page sizes) are documented as configured
         for module in (meta, auth, devices, geography, electors, campaigns, audit, sync, review, lists, volunteers,
                        suppressions, imports, members, member_imports, rights, notices, access, push,
-                       sync_health, peers, activity, system):
+                       sync_health, peers, activity, system, recognition):
             api.register_blueprint(module.blp)
     app.extensions["groundwork_api"] = api
     return api

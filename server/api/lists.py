@@ -93,7 +93,8 @@ def get_list(list_id: int):
 @blp.arguments(ListUpdateSchema, required=False)
 @blp.response(200, ListSchema)
 def update_list(args, list_id: int):
-    """Rename or re-date a list; phones holding it get the change at their next sync."""
+    """Rename or re-date a list, or set its session's time and place; phones holding it get the change at their
+    next sync, and its volunteers a notice that it changed."""
     return lists.progress_of(lists.update_list(current_principal(), list_id, **(args or {})))
 
 

@@ -21,7 +21,7 @@ from flask import Flask
 from server.extensions import db
 from server.jobs import housekeeping, imports, lease, push, retention
 from server.orm import utcnow
-from server.services import grants, notices, rollups, sync
+from server.services import grants, notices, recognition, reminders, rollups, sync
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,13 @@ JOBS: list[Job] = [
     job("grants", grants.lapse_and_warn, trigger="interval", hours=1),
     # The monitoring dashboards' rollups (docs/monitoring.md): what arrived since the last run, recounted.
     job("rollups", rollups.catch_up, trigger="interval", minutes=1),
+    # Milestones passed (docs/recognition.md), from the rollups: 30 s after them, so a minute's records count.
+    job("milestones", recognition.check_milestones, trigger="interval", minutes=1, offset_seconds=30),
+    # Reminders before a list's session (docs/push.md), SESSION_REMINDER_LEAD_MINUTES ahead.
+    job("reminders", reminders.send_session_reminders, trigger="interval", minutes=5),
+    # A volunteer whose phone has held unsent work for a day is told; CLP admins get a daily count of phones
+    # at risk (docs/push.md).
+    job("unsynced-alerts", reminders.unsynced_work_alerts, trigger="interval", hours=1),
     # The job log itself (docs/jobs.md): runs older than JOB_RUNS_KEPT_DAYS are forgotten.
     job("prune-job-runs", housekeeping.forget_job_runs, trigger="cron", hour=3, minute=15, misfire_grace_time=6 * 3600),
 ]

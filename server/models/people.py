@@ -166,7 +166,7 @@ class Notice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # new_members, grant_ending, access_change
+    kind: Mapped[str] = mapped_column(String(32))  # every kind is listed in docs/push.md, What is sent
     key: Mapped[str] = mapped_column(String(120))
     text: Mapped[str] = mapped_column(String(500))
     link: Mapped[str | None] = mapped_column(String(200))  # an app route, e.g. "#/members"

@@ -301,6 +301,13 @@ class CampaignSchema(Schema):
     intentions = fields.Method("_intentions", dump_only=True)
     strengths = fields.Method("_strengths", dump_only=True)
     questions = fields.List(fields.Nested(SurveyQuestionSchema), dump_only=True)
+    milestones = fields.Method("_milestones", dump_only=True, metadata={
+        "description": 'The milestones it celebrates, {"calls": [...], "doors": [...]}: its own, else the defaults'})
+
+    def _milestones(self, campaign):
+        from server.services.recognition import thresholds  # services import these schemas' neighbours
+
+        return thresholds(campaign)
 
     def _codes(self, campaign, code_set: str) -> list:
         return CampaignCodeSchema(many=True).dump([c for c in campaign.codes if c.code_set.value == code_set])

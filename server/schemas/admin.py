@@ -71,10 +71,26 @@ class WalkPlanSchema(StrictSchema):
                 metadata={"description": "Lists are named by their streets, after this if given"})
 
 
+def SessionAt(**kwargs) -> fields.AwareDateTime:
+    """When a list's session begins: a moment with its zone (UK time is what people mean, so no default)."""
+    return fields.AwareDateTime(validate=validate.Range(min=EARLIEST, max=LATEST), allow_none=True, metadata={
+        "pattern": PLAUSIBLE_TIME_PATTERN,
+        "description": "When the phone bank or canvass session begins, with its offset (2026-12-03T18:30:00+00:00); "
+                       "volunteers are reminded before it. Within the list's dates, not in the past."}, **kwargs)
+
+
+def MeetingPlace(**kwargs) -> Text:
+    return Text(allow_none=True, validate=validate.Length(max=200),
+                metadata={"description": "Where the session meets (a hall, a street corner); empty for none"},
+                **kwargs)
+
+
 class ListDatesMixin:
     starts_at = When(load_default=None, metadata={"description": "Default: now"})
     ends_at = When(required=True)
     assignee_ids = Ids(50, load_default=list)
+    session_at = SessionAt(load_default=None)
+    meeting_place = MeetingPlace(load_default=None)
 
 
 class WalkListCreateSchema(ListDatesMixin, WalkPlanSchema):
@@ -136,6 +152,9 @@ class ListSchema(Schema):
     constituency_id = fields.Integer(attribute="assignment.constituency_id")
     starts_at = fields.DateTime(attribute="assignment.starts_at")
     ends_at = fields.DateTime(attribute="assignment.ends_at")
+    session_at = fields.DateTime(attribute="assignment.session_at", allow_none=True,
+                                 metadata={"description": "When its session begins, if one is set"})
+    meeting_place = fields.String(attribute="assignment.meeting_place", allow_none=True)
     created_at = fields.DateTime(attribute="assignment.created_at")
     households = fields.Integer(metadata={"description": "Addresses (walk) or people (call) on the list"})
     electors = fields.Integer()
@@ -154,6 +173,9 @@ class ListUpdateSchema(StrictSchema):
     name = Text(load_default=None, validate=validate.Length(min=1, max=160))
     starts_at = When(load_default=None)
     ends_at = When(load_default=None)
+    # Left out: unchanged; null (or an empty meeting_place): cleared.
+    session_at = SessionAt()
+    meeting_place = MeetingPlace()
 
 
 class AssigneesSchema(StrictSchema):
@@ -194,6 +216,11 @@ class CampaignUpdateSchema(StrictSchema):
     starts_on = Day()
     ends_on = Day()
     call_script = Text(allow_none=True, validate=validate.Length(max=20000))
+    milestones = fields.Dict(keys=Text(), values=fields.List(fields.Integer(strict=True)), allow_none=True,
+                             metadata={"description": 'Milestones celebrated, {"calls": [250, 500, ...], "doors": '
+                                                      '[...]}: each ascending, 1 to 1,000,000, at most 20; a measure '
+                                                      "left out keeps its defaults; null: the defaults "
+                                                      "(docs/recognition.md)"})
 
 
 class CodeCreateSchema(StrictSchema):

@@ -28,7 +28,7 @@ from server.models import (
     SurveyQuestion,
 )
 from server.orm import utcnow
-from server.services import audit, rollups
+from server.services import audit, recognition, rollups
 
 CHANNELS = ("door", "phone")
 
@@ -89,10 +89,12 @@ def create_local_drive(principal: Principal, *, name: str, starts_on: date, ends
 
 
 def update_campaign(principal: Principal, campaign_id: int, **changes) -> Campaign:
-    """Rename, re-date, or rewrite the phone script."""
+    """Rename, re-date, rewrite the phone script, or set the milestones celebrated (null: the defaults)."""
     campaign = _editable(principal, campaign_id)
+    if "milestones" in changes:
+        changes["milestones"] = recognition.parse_milestones(changes["milestones"])
     before = {}
-    for key in ("name", "starts_on", "ends_on", "call_script"):
+    for key in ("name", "starts_on", "ends_on", "call_script", "milestones"):
         if key in changes and changes[key] != getattr(campaign, key):
             before[key] = getattr(campaign, key)
             setattr(campaign, key, changes[key].strip() if isinstance(changes[key], str) else changes[key])
@@ -104,7 +106,8 @@ def update_campaign(principal: Principal, campaign_id: int, **changes) -> Campai
         rollups.mark_dirty((campaign.id, clp, rollups.ALL_DISTRICTS) for clp in db.session.scalars(
             select(ActivitySeat.constituency_id).where(ActivitySeat.campaign_id == campaign.id)))
     return _changed(principal, campaign, "campaign.update",
-                    {"fields": sorted(before), **({"name": [before["name"], campaign.name]} if "name" in before else {})})
+                    {"fields": sorted(before), **({"name": [before["name"], campaign.name]} if "name" in before else {}),
+                     **({"milestones": [before["milestones"], campaign.milestones]} if "milestones" in before else {})})
 
 
 # ------------------------------------------------------------------------------------------- codes

@@ -548,6 +548,9 @@ class _Builder:
                 "constituency_id": None if clp_index is None else self.clps[clp_index].id,
                 "region_id": None if region_index is None else self.region_ids[region_index],
                 "active": True, "created_at": self.now - timedelta(days=60),
+                # Colleagues who chose to be on their CLP's leaderboard; the demo logins have not, so the
+                # boards show them the offer rather than a rank (docs/recognition.md).
+                "leaderboard_opt_in": not _login and clp_index is not None and len(rows) % 2 == 0,
             })
         ids = _insert(User, rows, ids=True)
         self.volunteers: dict[tuple[int, Role], list[int]] = {}
@@ -878,11 +881,16 @@ class _Builder:
              [{"member_id": m.id, "reason": f"Welcome call: joined {m.joined_on.day} {m.joined_on:%b}"}
               for m in newcomers]),
         ]
+        # The phone bank meets on the next weekday evening at half six (reminders go two hours before).
+        evening = self.today + timedelta(days=1)
+        while evening.weekday() >= 5:
+            evening += timedelta(days=1)
+        sessions = {1: {"session_at": _at(evening, 18, 30), "meeting_place": f"{clp.name} Labour Hall, Mill Street"}}
         ids = _insert(Assignment, [
             {"campaign_id": self.campaign_id, "constituency_id": clp.id, "kind": kind, "name": name,
              "starts_at": starts, "ends_at": ends, "created_by_id": self.user_ids[Role.CLP_ADMIN],
-             "created_at": starts}
-            for kind, name, _role, _items in lists
+             "created_at": starts, "session_at": None, "meeting_place": None, **sessions.get(index, {})}
+            for index, (kind, name, _role, _items) in enumerate(lists)
         ], ids=True)
         items, holders = [], []
         for assignment_id, (_kind, _name, role, targets) in zip(ids, lists):
@@ -947,10 +955,12 @@ def build_demo(*, seed: int = 1, electors: int = DEFAULT_ELECTORS, reset: bool =
         db.session.rollback()
         raise
     # The history was written directly, so fold it into each elector's derived state, as sync would.
-    from server.services import rollups, sync
+    from server.services import recognition, rollups, sync
 
     sync.rebuild()
     rollups.rebuild()  # and the dashboards' figures, which the scheduler's job keeps current from here on
+    volunteers = db.session.scalars(select(User.id).where(User.role.in_([Role.CANVASSER, Role.PHONE_BANKER])))
+    recognition.check_milestones(user_ids=list(volunteers))  # milestones the history passed, for the console
     return summary
 
 

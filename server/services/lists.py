@@ -10,7 +10,7 @@ what they recorded stays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, func, or_, select
 
@@ -37,11 +37,13 @@ from server.models import (
     User,
 )
 from server.orm import utcnow
-from server.services import audit
+from server.services import audit, reminders
 
 # Who may be given a list: the roles that canvass and phone bank (a CLP admin may take one too).
 LIST_HOLDERS = (Role.CANVASSER, Role.PHONE_BANKER, Role.CLP_ADMIN)
 MAX_LIST_SIZE = 5000
+MEETING_PLACE_MAX = 200  # Assignment.meeting_place
+UNCHANGED = object()  # update_list: a session field left out of the request
 
 
 @dataclass
@@ -296,13 +298,44 @@ def _dates(starts_at: datetime | None, ends_at: datetime | None) -> tuple[dateti
     return starts_at, ends_at
 
 
+def _session_at(session_at: datetime | None, starts_at: datetime, ends_at: datetime, *,
+                changed: bool) -> datetime | None:
+    """A session time in UTC, if it may be one: with its zone, within the list's dates, and (when it is being
+    set) not already past. Refused with details naming ``session_at``."""
+    if session_at is None:
+        return None
+    if session_at.tzinfo is None:
+        raise ValidationFailed(details={"session_at": [
+            "Give the time with its offset, e.g. 2026-12-03T18:30:00+00:00."]})
+    session_at = session_at.astimezone(timezone.utc)
+    if session_at <= utcnow():
+        if not changed:
+            return session_at  # a session held already is history: the list's dates may move past it
+        raise ValidationFailed(details={"session_at": ["That time has passed: a session must be in the future."]})
+    if not starts_at <= session_at < ends_at:
+        raise ValidationFailed(details={"session_at": [
+            "The session must fall within the list's dates (from when it starts to before it ends)."]})
+    return session_at
+
+
+def _meeting_place(text: str | None) -> str | None:
+    """Where a session meets, on one line; empty is none."""
+    text = " ".join((text or "").split())
+    if len(text) > MEETING_PLACE_MAX:
+        raise ValidationFailed(details={"meeting_place": [f"At most {MEETING_PLACE_MAX} characters."]})
+    return text or None
+
+
 def _save(principal, campaign, constituency_id, kind, planned: list[PlannedList], args) -> list[Assignment]:
     starts_at, ends_at = _dates(args.get("starts_at"), args.get("ends_at"))
+    session_at = _session_at(args.get("session_at"), starts_at, ends_at, changed=True)
+    meeting_place = _meeting_place(args.get("meeting_place"))
     holders = _holders(constituency_id, args.get("assignee_ids") or [])
     made = []
     for plan in planned:
         assignment = Assignment(campaign_id=campaign.id, constituency_id=constituency_id, kind=kind, name=plan.name,
-                                starts_at=starts_at, ends_at=ends_at, created_by_id=principal.user_id)
+                                starts_at=starts_at, ends_at=ends_at, created_by_id=principal.user_id,
+                                session_at=session_at, meeting_place=meeting_place)
         targets = ([{"property_id": p} for p in plan.property_ids] + [{"elector_id": e} for e in plan.elector_ids]
                    + [{"member_id": m, "reason": plan.reasons.get(m)} for m in plan.member_ids])
         assignment.items = [AssignmentItem(position=i, **t) for i, t in enumerate(targets, 1)]
@@ -314,6 +347,7 @@ def _save(principal, campaign, constituency_id, kind, planned: list[PlannedList]
                      constituency_id=constituency_id,
                      details={"kind": kind.value, "campaign_id": campaign.id, "lists": len(made),
                               "items": sum(len(a.items) for a in made), "assignee_ids": holders})
+    reminders.lists_given(made, holders)
     db.session.commit()
     return made
 
@@ -327,8 +361,10 @@ def _owned(principal: Principal, assignment_id: int) -> Assignment:
 
 
 def update_list(principal: Principal, assignment_id: int, *, name: str | None = None,
-                starts_at: datetime | None = None, ends_at: datetime | None = None) -> Assignment:
-    """Rename or re-date a list; phones holding it receive the change at their next pull."""
+                starts_at: datetime | None = None, ends_at: datetime | None = None,
+                session_at=UNCHANGED, meeting_place=UNCHANGED) -> Assignment:
+    """Rename or re-date a list, or set, move or clear its session (None clears); phones holding it receive
+    the change at their next pull, and its volunteers a notice."""
     assignment = _owned(principal, assignment_id)
     changes = {}
     if name is not None and name.strip() != assignment.name:
@@ -337,13 +373,27 @@ def update_list(principal: Principal, assignment_id: int, *, name: str | None = 
     new_start, new_end = starts_at or assignment.starts_at, ends_at or assignment.ends_at
     if new_end <= new_start:
         raise ValidationFailed(details={"ends_at": ["A list must end after it starts."]})
-    for key, value in (("starts_at", new_start), ("ends_at", new_end)):
+    old_session = assignment.session_at
+    new_session = old_session if session_at is UNCHANGED else session_at
+    if new_session is not None and new_session.tzinfo is not None:
+        new_session = new_session.astimezone(timezone.utc)
+    moved = new_session != old_session
+    if moved or (new_session is not None and (new_start, new_end) != (assignment.starts_at, assignment.ends_at)):
+        new_session = _session_at(new_session, new_start, new_end, changed=moved)
+    new_place = assignment.meeting_place if meeting_place is UNCHANGED else _meeting_place(meeting_place)
+    for key, value in (("starts_at", new_start), ("ends_at", new_end), ("session_at", new_session)):
         if getattr(assignment, key) != value:
-            changes[key] = [getattr(assignment, key).isoformat(), value.isoformat()]
+            old = getattr(assignment, key)
+            changes[key] = [old.isoformat() if old else None, value.isoformat() if value else None]
             setattr(assignment, key, value)
+    if new_place != assignment.meeting_place:
+        changes["meeting_place"] = [assignment.meeting_place, new_place]
+        assignment.meeting_place = new_place
     if changes:
+        assignment.version += 1
         audit.record_for(principal, "lists.update", target_type="assignment", target_id=assignment.id,
                          constituency_id=assignment.constituency_id, details=changes)
+        reminders.assignment_changed(assignment, changed=True)
     db.session.commit()
     return assignment
 
@@ -356,6 +406,7 @@ def end_list(principal: Principal, assignment_id: int) -> Assignment:
         assignment.ends_at = max(now, assignment.starts_at)
         audit.record_for(principal, "lists.end", target_type="assignment", target_id=assignment.id,
                          constituency_id=assignment.constituency_id)
+        reminders.list_ended(assignment)
         db.session.commit()
     return assignment
 
@@ -371,6 +422,8 @@ def set_assignees(principal: Principal, assignment_id: int, user_ids: list[int])
         audit.record_for(principal, "lists.assign", target_type="assignment", target_id=assignment.id,
                          constituency_id=assignment.constituency_id,
                          details={"added": sorted(wanted - current), "removed": sorted(current - wanted)})
+        reminders.assignment_changed(assignment, added_user_ids=wanted - current,
+                                     removed_user_ids=current - wanted)
     db.session.commit()
     return assignment
 

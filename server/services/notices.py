@@ -43,14 +43,15 @@ def mark_read(principal: Principal, notice_id: int) -> Notice:
     return notice
 
 
-def _secretaries(now) -> dict[int, set[int]]:
-    """Active membership secretaries by CLP: by role, or by a grant that lasts now."""
+def holders_by_clp(role: Role, now) -> dict[int, set[int]]:
+    """Who a CLP's notices for ``role`` go to: its active people in that role, or holding a grant of it that
+    lasts ``now``, by CLP (membership secretaries for the digest, admins for milestones and stale phones)."""
     out: dict[int, set[int]] = {}
     rows = db.session.execute(select(User.constituency_id, User.id).where(
-        User.active.is_(True), User.role == Role.MEMBERSHIP_SECRETARY))
+        User.active.is_(True), User.role == role, User.constituency_id.is_not(None)))
     granted = db.session.execute(select(RoleGrant.constituency_id, RoleGrant.user_id).join(
         User, User.id == RoleGrant.user_id).where(
-        User.active.is_(True), RoleGrant.role == Role.MEMBERSHIP_SECRETARY, RoleGrant.revoked_at.is_(None),
+        User.active.is_(True), RoleGrant.role == role, RoleGrant.revoked_at.is_(None),
         RoleGrant.starts_at <= now, RoleGrant.ends_at > now))
     for clp_id, user_id in [*rows, *granted]:
         out.setdefault(clp_id, set()).add(user_id)
@@ -64,7 +65,7 @@ def member_digest() -> int:
     Groundwork (in the last 24 hours); returns how many notices were written.
     """
     now = utcnow()
-    secretaries = _secretaries(now)
+    secretaries = holders_by_clp(Role.MEMBERSHIP_SECRETARY, now)
     if not secretaries:
         return 0
     week_ago, day_ago = now.date() - timedelta(days=6), now - timedelta(days=1)

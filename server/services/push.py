@@ -264,6 +264,16 @@ def _claim(notice_id: int) -> Notice | None:
     return db.session.scalars(stmt, execution_options={"populate_existing": True}).first()
 
 
+def _overtaken(notice: Notice, now: datetime) -> bool:
+    """Whether the notice is a session reminder whose session has already begun (server/services/reminders.py
+    also settles those each run; this closes the minutes between its runs)."""
+    at = (notice.data or {}).get("session_at") if notice.kind == "reminder" else None
+    try:
+        return at is not None and datetime.fromisoformat(at) <= now
+    except (TypeError, ValueError):
+        return False
+
+
 def _settle(notice: Notice, outcome: str, now: datetime) -> None:
     notice.pushed_at, notice.push_outcome = now, outcome
 
@@ -311,6 +321,10 @@ def push_notice(notice_id: int, now: datetime, vapid, subject: str, http: reques
     if notice is None:
         db.session.rollback()
         return "taken"
+    if _overtaken(notice, now):  # a reminder whose session has begun would send someone too late
+        _settle(notice, EXPIRED, now)
+        db.session.commit()
+        return EXPIRED
     subs = list(db.session.scalars(_subscriptions().where(PushSubscription.user_id == notice.user_id, _live())
                                    .order_by(PushSubscription.id)))
     for sub in [s for s in subs if not allowed_host(service_host(s.endpoint))]:  # PUSH_SERVICE_HOSTS changed

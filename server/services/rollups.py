@@ -107,18 +107,18 @@ def keys_of_records(where) -> set[Key]:
 # Recomputing.
 
 
-def _meanings(campaign_id: int) -> dict[str, str]:
+def outcome_meanings(campaign_id: int) -> dict[str, str]:
     return {code: meaning.value for code, meaning in db.session.execute(
         select(CampaignCode.code, CampaignCode.meaning).where(
             CampaignCode.campaign_id == campaign_id, CampaignCode.code_set == CodeSet.OUTCOME,
             CampaignCode.meaning.is_not(None)))}
 
 
-_COLUMNS = (ContactRecord.id, ContactRecord.kind, ContactRecord.supersedes_id, ContactRecord.occurred_at,
+RECORD_COLUMNS = (ContactRecord.id, ContactRecord.kind, ContactRecord.supersedes_id, ContactRecord.occurred_at,
             ContactRecord.channel, ContactRecord.outcome, ContactRecord.user_id, ContactRecord.elector_id)
 
 
-def _effective(rows, meanings: dict[str, str], links: dict | None = None) -> list[ContactEvent]:
+def effective_events(rows, meanings: dict[str, str], links: dict | None = None) -> list[ContactEvent]:
     """The contacts that stand among one elector's records (or among a CLP's records with no elector).
     ``links``: the elector's refused corrections and what they superseded, as the sync engine's fold uses them."""
     events = [ContactEvent(id=r.id, kind=r.kind.value, occurred_at=r.occurred_at, channel=r.channel.value,
@@ -129,7 +129,7 @@ def _effective(rows, meanings: dict[str, str], links: dict | None = None) -> lis
     return effective_contacts(events, links)
 
 
-def _links(elector_ids: list[int]) -> dict[int, dict]:
+def elector_links(elector_ids: list[int]) -> dict[int, dict]:
     """Refused corrections and retractions, by elector: a later correction may name one, and still belongs to the
     original's chain through its receipt (sync.engine.chain_link; the sync store's chain_links)."""
     links: dict[int, dict] = defaultdict(dict)
@@ -142,7 +142,7 @@ def _links(elector_ids: list[int]) -> dict[int, dict]:
     return links
 
 
-class _Tally:
+class Tally:
     """Rows being worked out: (district, week, user) -> [contacts, doors, calls, conversations, reached]."""
 
     def __init__(self) -> None:
@@ -169,7 +169,7 @@ class _Tally:
         if first is not None and property_id is not None:  # reached: electors only, once, at the first talk
             self.cells[(district, week_of(first.occurred_at), first.user_id or 0)][4] += 1
 
-    def minus(self, other: "_Tally") -> dict[tuple[int, date, int], list[int]]:
+    def minus(self, other: "Tally") -> dict[tuple[int, date, int], list[int]]:
         """What this tally adds to ``other``, cell by cell, leaving out cells that do not change."""
         out = {}
         for key in set(self.cells) | set(other.cells):
@@ -190,10 +190,10 @@ def _places(districts) -> dict[int, tuple[int, int]]:
         .where(PollingDistrict.id.in_(sorted(districts))))}
 
 
-def _records(campaign_id: int, where, upper: datetime | None):
+def record_chains(campaign_id: int, where, upper: datetime | None):
     """The campaign's records matching ``where``, each with its elector's district and property, grouped by elector;
     and the links of refused corrections for the electors that need them."""
-    stmt = (select(*_COLUMNS, Elector.polling_district_id, Elector.property_id)
+    stmt = (select(*RECORD_COLUMNS, Elector.polling_district_id, Elector.property_id)
             .join(Elector, Elector.id == ContactRecord.elector_id)
             .where(ContactRecord.campaign_id == campaign_id, where))
     if upper is not None:  # what arrives later is counted by a later run
@@ -202,7 +202,7 @@ def _records(campaign_id: int, where, upper: datetime | None):
     for r in db.session.execute(stmt):
         by_elector[r.elector_id].append(r)
     # Only electors with a correction or retraction can have a chain that runs through a refused one.
-    links = _links(sorted(e for e, records in by_elector.items() if any(r.kind.value != "record" for r in records)))
+    links = elector_links(sorted(e for e, records in by_elector.items() if any(r.kind.value != "record" for r in records)))
     return by_elector, links
 
 
@@ -213,21 +213,21 @@ def _recompute_districts(campaign_id: int, keys: list[Key], meanings: dict[str, 
     for start in range(0, len(districts), _CHUNK):
         chunk = districts[start:start + _CHUNK]
         places = _places(chunk)
-        by_elector, links = _records(campaign_id, Elector.polling_district_id.in_(chunk), upper)
-        tally = _Tally()
+        by_elector, links = record_chains(campaign_id, Elector.polling_district_id.in_(chunk), upper)
+        tally = Tally()
         for elector_id, records in by_elector.items():
-            tally.add(_effective(records, meanings, links.get(elector_id)), records[0].polling_district_id,
+            tally.add(effective_events(records, meanings, links.get(elector_id)), records[0].polling_district_id,
                       records[0].property_id)
         db.session.execute(delete(ActivityRollup).where(ActivityRollup.campaign_id == campaign_id,
                                                         ActivityRollup.district_key.in_(chunk)))
         _insert(campaign_id, tally.cells, places)
     for clp in no_elector:
-        stmt = select(*_COLUMNS).where(ContactRecord.campaign_id == campaign_id, ContactRecord.constituency_id == clp,
+        stmt = select(*RECORD_COLUMNS).where(ContactRecord.campaign_id == campaign_id, ContactRecord.constituency_id == clp,
                                        ContactRecord.elector_id.is_(None))
         if upper is not None:
             stmt = stmt.where(ContactRecord.received_at <= upper)
-        tally = _Tally()
-        tally.add(_effective(db.session.execute(stmt).all(), meanings), 0, None)
+        tally = Tally()
+        tally.add(effective_events(db.session.execute(stmt).all(), meanings), 0, None)
         db.session.execute(delete(ActivityRollup).where(ActivityRollup.campaign_id == campaign_id,
                                                         ActivityRollup.district_key == 0,
                                                         ActivityRollup.constituency_id == clp))
@@ -258,13 +258,13 @@ def _apply_deltas(campaign_id: int, properties: set[int], new_ids: set, meanings
     clps: set[int] = set()
     ordered = sorted(properties)
     for start in range(0, len(ordered), 500):
-        by_elector, links = _records(campaign_id, Elector.property_id.in_(ordered[start:start + 500]), upper)
-        after, before = _Tally(), _Tally()
+        by_elector, links = record_chains(campaign_id, Elector.property_id.in_(ordered[start:start + 500]), upper)
+        after, before = Tally(), Tally()
         for elector_id, records in by_elector.items():
             district, prop = records[0].polling_district_id, records[0].property_id
-            after.add(_effective(records, meanings, links.get(elector_id)), district, prop)
+            after.add(effective_events(records, meanings, links.get(elector_id)), district, prop)
             old = [r for r in records if r.id not in new_ids]
-            before.add(_effective(old, meanings, links.get(elector_id)) if old else [], district, prop)
+            before.add(effective_events(old, meanings, links.get(elector_id)) if old else [], district, prop)
         change = after.minus(before)
         if not change:
             continue
@@ -363,7 +363,7 @@ def recompute(keys: Iterable[Key], *, electorate_for: Iterable[tuple[int, int]] 
         if need:
             _electorate(campaign, need)
         if by_campaign[campaign_id]:
-            _recompute_districts(campaign_id, by_campaign[campaign_id], _meanings(campaign_id), upper)
+            _recompute_districts(campaign_id, by_campaign[campaign_id], outcome_meanings(campaign_id), upper)
         _seats(campaign_id, sorted(clps))
     return len(keys)
 
@@ -454,7 +454,7 @@ def catch_up() -> dict:
     electorate |= _missing_seats(campaigns)
     touched = set()
     for campaign_id in sorted(properties):
-        clps = _apply_deltas(campaign_id, properties[campaign_id], new_ids[campaign_id], _meanings(campaign_id), upper)
+        clps = _apply_deltas(campaign_id, properties[campaign_id], new_ids[campaign_id], outcome_meanings(campaign_id), upper)
         touched |= {(campaign_id, clp) for clp in clps}
     done = recompute(keys, electorate_for=electorate, touched=touched, upper=upper)
     for mark in dirty:

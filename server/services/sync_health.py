@@ -20,11 +20,11 @@ from server.orm import utcnow
 SEES_NAMES = frozenset({Role.CLP_ADMIN, Role.NATIONAL_ADMIN})
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
-def _latest_reports():
+def latest_reports():
     """Each device's latest outbox report (of whichever of its storages reported last) that shows unsent
     work. A phone wiped and set up again reports from its new storage; the old one's report is superseded."""
     later = aliased(DeviceStorage)
@@ -41,7 +41,7 @@ def report(principal: Principal, *, stale_days: int | None = None) -> dict:
     stale_days = stale_days or current_app.config["SYNC_HEALTH_STALE_DAYS"]
     now = utcnow()
     cutoff = now - timedelta(days=stale_days)
-    reports = _latest_reports().subquery()
+    reports = latest_reports().subquery()
     storage = aliased(DeviceStorage, reports)
     rows = db.session.execute(
         select(storage, Device, User, Constituency)
@@ -53,7 +53,7 @@ def report(principal: Principal, *, stale_days: int | None = None) -> dict:
     names = principal.role in SEES_NAMES
     devices, clps = [], {}
     for row, device, user, clp in rows:
-        seen = max(t for t in (_aware(row.last_push_at), _aware(row.last_pull_at), _aware(row.reported_at)) if t)
+        seen = max(t for t in (as_utc(row.last_push_at), as_utc(row.last_pull_at), as_utc(row.reported_at)) if t)
         at_risk = seen <= cutoff
         devices.append({
             "device_id": device.id,
@@ -92,7 +92,7 @@ def provisional_weeks(constituency_ids: Iterable[int] | None) -> set[date]:
     """The ISO weeks (their Mondays) whose figures may still change for these CLPs (None: every CLP): every
     week from the one in which some phone's oldest unsent record was made up to the week of that phone's
     latest report, for phones (of volunteers of those CLPs) whose latest report shows unsent work."""
-    reports = _latest_reports().subquery()
+    reports = latest_reports().subquery()
     storage = aliased(DeviceStorage, reports)
     stmt = (select(storage.oldest_unsent_at, storage.reported_at)
             .join(Device, Device.id == storage.device_id).join(User, User.id == Device.user_id)
@@ -101,7 +101,7 @@ def provisional_weeks(constituency_ids: Iterable[int] | None) -> set[date]:
         stmt = stmt.where(User.constituency_id.in_(list(constituency_ids)))
     weeks: set[date] = set()
     for oldest, reported in db.session.execute(stmt):
-        week, last = _week_start(_aware(oldest).date()), _week_start(_aware(reported).date())
+        week, last = _week_start(as_utc(oldest).date()), _week_start(as_utc(reported).date())
         while week <= last:
             weeks.add(week)
             week += timedelta(days=7)

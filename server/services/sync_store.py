@@ -545,6 +545,7 @@ def assignment_for_device(a: Assignment, entitled_versions: dict) -> dict:
              for i in a.items]
     return {"id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
             "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
+            "session_at": a.session_at.isoformat() if a.session_at else None, "meeting_place": a.meeting_place,
             "items": views.list_items(items, entitled_versions)}
 
 
