@@ -22,6 +22,8 @@ const ROUTES = [
   [/^#\/door\/(\d+)\/(\d+)$/, () => import('./ui/door.js').then((m) => m.renderDoor),
     (m) => ({ assignmentId: Number(m[1]), propertyId: Number(m[2]) })],
   [/^#\/call\/(\d+)$/, () => import('./ui/call.js').then((m) => m.renderCall), (m) => ({ assignmentId: Number(m[1]) })],
+  [/^#\/thanks$/, () => import('./ui/thanks.js').then((m) => m.renderThanks), () => ({})],
+  [/^#\/boards$/, () => import('./ui/boards.js').then((m) => m.renderBoards), () => ({})],
   [/^#\/elsewhere$/, () => import('./ui/no-canvassing.js').then((m) => m.renderNoCanvassing), () => ({})],
   [/^#\/admin(?:\/([a-z-]+)(?:\/([a-z0-9-]+))?)?$/, () => import('./admin/shell.js').then((m) => m.renderAdmin),
     (m) => ({ section: m[1] || null, sub: m[2] || null })],

@@ -35,6 +35,8 @@ export const SHELL = [
   '/js/ui/survey.js',
   '/js/ui/account.js',
   '/js/ui/no-canvassing.js',
+  '/js/ui/thanks.js',
+  '/js/ui/boards.js',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/icon-maskable-192.png',
@@ -66,6 +68,8 @@ export const ADMIN = [
   '/js/admin/monitoring-charts.js',
   '/js/admin/monitoring-seat.js',
   '/js/admin/sync-health.js',
+  '/js/admin/recognition.js',
+  '/js/admin/scheduler.js',
   // The chart library (uPlot, MIT, vendored unmodified): only the dashboard imports it.
   '/vendor/uplot/uPlot.esm.js',
   '/vendor/uplot/uPlot.min.css',

@@ -204,3 +204,23 @@ export function isoDay(d = new Date()) {
 export function percent(share) {
   return share == null ? '–' : `${Math.round(share * 100)}%`;
 }
+
+/** A datetime-local value ("2026-11-21T18:30") as ISO 8601 with this device's offset ("…T18:30:00+00:00"). */
+export function isoWithOffset(local) {
+  if (!local) return null;
+  const d = new Date(local);
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, '0');
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  return `${isoDay(d)}T${pad(d.getHours())}:${pad(d.getMinutes())}:00${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+/** The fields for a list's session: when the volunteers meet (datetime-local) and where. */
+export function sessionFields(sessionLocal = '', place = '') {
+  return `<fieldset class="field"><legend>When and where the volunteers meet (optional)</legend>
+    <p class="hint">It shows on their list, on their phones.</p>
+    <div class="grid2">
+      ${field({ name: 'session_at', label: 'Session time', type: 'datetime-local', value: sessionLocal, hint: 'Before the list ends.' })}
+      ${field({ name: 'meeting_place', label: 'Meeting place', value: place, attrs: 'maxlength="200"', hint: 'For example, Ashworth Vale Labour Hall' })}
+    </div></fieldset>`;
+}

@@ -3,7 +3,7 @@
 // (walk order, whole blocks of flats kept together, cut at the chosen size) and the admin sees each
 // list's streets and size, then creates them in one step and gives them to volunteers.
 import { esc, plural, toast } from '../ui/common.js';
-import { api, busy, clearErrors, explain, field, formValues, isoDay, keepDraft, reapplyDraft, showErrors } from './common.js';
+import { api, busy, clearErrors, explain, field, formValues, isoDay, isoWithOffset, keepDraft, reapplyDraft, sessionFields, showErrors } from './common.js';
 import { volunteerChoices, volunteersFor } from './lists.js';
 
 function localDateTime(d) {
@@ -142,6 +142,7 @@ export async function render(root, admin, kind) {
       <div data-area-box>${areaFieldset(kind, districts, wards)}</div>
       ${kind === 'walk' ? walkFields() : ''}
       ${datesAndName(kind)}
+      ${sessionFields()}
       ${volunteerChoices(volunteers, new Set())}
       <p class="error" data-form-error tabindex="-1"></p>
       <div class="actions">
@@ -203,6 +204,8 @@ export async function render(root, admin, kind) {
       }
       body.ends_at = new Date(v.ends_at).toISOString();
       if (v.starts_at) body.starts_at = new Date(v.starts_at).toISOString();
+      if (v.session_at) body.session_at = isoWithOffset(v.session_at);
+      if (v.meeting_place && v.meeting_place.trim()) body.meeting_place = v.meeting_place.trim();
       body.assignee_ids = (v.assignee_ids || []).map(Number);
       try {
         const made = await api('POST', kind === 'walk' ? '/lists/walk' : '/lists/call', { body });

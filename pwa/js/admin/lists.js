@@ -2,8 +2,8 @@
 // list's page to rename it, move its dates, give it to other volunteers or end it. Every change bumps
 // the list's version on the server, so the volunteers' phones fetch it at their next sync; a list taken
 // from a volunteer leaves their phone then, and what they recorded on it stays.
-import { ask, esc, plural, toast } from '../ui/common.js';
-import { api, busy, clearErrors, day, explain, field, formValues, keepDraft, percent, showErrors } from './common.js';
+import { ask, esc, plural, sessionLine, toast } from '../ui/common.js';
+import { api, busy, clearErrors, day, explain, field, formValues, isoWithOffset, keepDraft, percent, sessionFields, showErrors } from './common.js';
 
 const KIND = { walk: 'Walk list', call: 'Call list' };
 
@@ -45,7 +45,7 @@ async function renderOverview(root, admin) {
     <thead><tr><th scope="col">List</th><th scope="col">Held by</th><th scope="col">Progress</th>
       <th scope="col">Contact rate</th><th scope="col">Ends</th></tr></thead>
     <tbody>${lists.map((l) => `<tr>
-      <th scope="row"><a href="#/admin/lists/${l.id}">${esc(l.name)}</a><br><span class="small muted">${KIND[l.kind]} · ${plural(l.electors, 'elector')}</span></th>
+      <th scope="row"><a href="#/admin/lists/${l.id}">${esc(l.name)}</a><br><span class="small muted">${KIND[l.kind]} · ${plural(l.electors, 'elector')}</span>${sessionLine(l) ? `<br><span class="small">${esc(sessionLine(l))}</span>` : ''}</th>
       <td data-label="Held by">${holders(l)}</td>
       <td data-label="Progress">${progressCell(l)}</td>
       <td data-label="Contact rate">${percent(l.contact_rate)}</td>
@@ -116,6 +116,12 @@ async function renderDetail(root, admin, id) {
       <p class="error" data-form-error tabindex="-1"></p>
       <button class="btn btn-primary" type="submit">Save name and dates</button>
     </form>
+    <form data-session class="card" novalidate>
+      <h2>Session</h2>
+      ${sessionFields(list.session_at ? localInput(list.session_at) : '', list.meeting_place || '')}
+      <p class="error" data-form-error tabindex="-1"></p>
+      <button class="btn btn-primary" type="submit">Save the session</button>
+    </form>
     ${ended ? '' : '<button class="btn btn-danger" type="button" data-end>End this list now</button>'}`;
 
   const holdersForm = root.querySelector('[data-holders]');
@@ -148,6 +154,22 @@ async function renderDetail(root, admin, id) {
         admin.ctx.flash('Saved. Phones get the change at their next sync.');
         admin.ctx.rerender();
       } catch (error) { showErrors(editForm, error); }
+    });
+  });
+
+  const sessionForm = root.querySelector('[data-session]');
+  sessionForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(sessionForm, async () => {
+      clearErrors(sessionForm);
+      const v = formValues(sessionForm);
+      // Emptied fields clear the session: null is "no session" to the server.
+      const body = { session_at: isoWithOffset(v.session_at), meeting_place: (v.meeting_place || '').trim() || null };
+      try {
+        await api('PATCH', `/lists/${id}`, { body });
+        admin.ctx.flash(body.session_at || body.meeting_place ? 'Session saved. Phones show it after their next sync.' : 'The session was removed.');
+        admin.ctx.rerender();
+      } catch (error) { showErrors(sessionForm, error); }
     });
   });
 

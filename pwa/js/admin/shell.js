@@ -16,11 +16,14 @@ const SECTIONS = [
   { key: 'lists', label: 'Lists', permission: 'lists:manage', load: () => import('./lists.js') },
   { key: 'campaign', label: 'Campaign', permission: 'campaigns:manage', load: () => import('./campaign.js') },
   { key: 'volunteers', label: 'Volunteers', permission: 'volunteers:manage', load: () => import('./volunteers.js') },
+  { key: 'recognition', label: 'Recognition', permission: 'volunteers:manage', load: () => import('./recognition.js') },
   { key: 'do-not-contact', label: 'Do not contact', permission: 'suppressions:manage', load: () => import('./do-not-contact.js') },
   { key: 'member-access', label: 'Member access', permission: 'members:access-log', load: () => import('./member-access.js') },
   // These cover every CLP in scope, and their forms name the CLP: no CLP is chosen above them.
   { key: 'clp-access', label: 'CLP access', permission: 'access:manage', clp: false, load: () => import('./clp-access.js') },
   { key: 'roles', label: 'Temporary roles', permission: 'access:manage', clp: false, load: () => import('./grants.js') },
+  // National admins: the scheduler's heartbeat and its jobs.
+  { key: 'system', label: 'System', permission: 'system:read', clp: false, load: () => import('./scheduler.js') },
 ];
 
 /** The CLP this console manages: the user's own, or the one a national admin chose (kept on the device). */
@@ -87,6 +90,7 @@ export async function renderAdmin(root, ctx, params) {
     </nav>
     <p class="notice notice-warn" data-offline hidden>You are offline. The console needs the server: nothing can be
       changed until the connection is back, and anything you type is kept on this device meanwhile.</p>
+    <div data-system-alert></div>
     <div data-clp></div>
     <div data-notices></div>
     <div data-section><p class="muted">Loading…</p></div>`;
@@ -112,6 +116,10 @@ export async function renderAdmin(root, ctx, params) {
     });
   }
   showNotices(root.querySelector('[data-notices]'));
+  // A stopped scheduler is itself an alert: national admins see it where they land and on the dashboard.
+  if (can(user, 'system:read') && (!params.section || section.key === 'dashboard')) {
+    import('./scheduler.js').then((m) => m.showSchedulerAlert(root.querySelector('[data-system-alert]')));
+  }
   const admin = { user, ctx, constituencyId: clp.id, params, go: (hash) => { location.hash = hash; } };
   const module = await section.load();
   const stopSection = await module.render(body, admin);

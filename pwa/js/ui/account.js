@@ -8,6 +8,7 @@ import { buildExport, exportFileName } from '../export.js';
 import * as push from '../push.js';
 import { canSync } from '../sync.js';
 import { ask, downloadJson, esc, focusHeading, plural, roleName } from './common.js';
+import { setLeaderboard } from './thanks.js';
 
 export async function renderAccount(root, ctx) {
   const meta = await db.getMeta(['user', 'deviceName', 'tokenExpiresAt', 'storageId']);
@@ -27,6 +28,12 @@ export async function renderAccount(root, ctx) {
       <p>${counts.pending + counts.failed ? esc(plural(counts.pending + counts.failed, 'record')) + ' not yet delivered.' : 'Every record has been delivered.'}</p>
       <button type="button" class="btn" data-export ${counts.pending + counts.failed ? '' : 'disabled'}>Export unsent records to a file</button>
     </section>
+    <section class="card" data-board hidden aria-labelledby="board-title">
+      <h2 class="h3" id="board-title">Your CLP’s leaderboard</h2>
+      <p data-board-text></p>
+      <button type="button" class="btn" data-board-toggle></button>
+      <p><a href="#/boards">See the leaderboards</a></p>
+    </section>
     <section class="card" data-push hidden>
       <h2 class="h3">Notices on this device</h2>
       <p data-push-text></p>
@@ -44,9 +51,44 @@ export async function renderAccount(root, ctx) {
     if (event.target.closest('[data-export]')) downloadJson(exportFileName(), await buildExport());
     if (event.target.closest('[data-logout]')) await logout(ctx, status);
     if (event.target.closest('[data-push-toggle]')) await togglePush(root.querySelector('[data-push]'));
+    if (event.target.closest('[data-board-toggle]')) await toggleBoard(root.querySelector('[data-board]'));
   });
   focusHeading(root);
+  if (canSync(user)) showBoard(root.querySelector('[data-board]'));
   showPush(root.querySelector('[data-push]')); // not awaited: the screen never waits on the network
+}
+
+// ---- the leaderboard: shown on it or not, the volunteer's choice at any time -------------------------------
+
+function drawBoard(card, optIn) {
+  card.querySelector('[data-board-text]').textContent = optIn
+    ? 'You are on your CLP\u2019s board for this campaign: other volunteers see your name and counts there.'
+    : 'You are not on your CLP\u2019s board: nobody sees your name or counts there. Team boards count everyone\u2019s work without names.';
+  const button = card.querySelector('[data-board-toggle]');
+  button.dataset.optIn = String(optIn);
+  button.textContent = optIn ? 'Hide me' : 'Show me on my CLP\u2019s board';
+  card.hidden = false;
+}
+
+async function showBoard(card) {
+  try {
+    const { token } = await db.session();
+    const rec = await api.call('GET', '/me/recognition', { token });
+    drawBoard(card, !!rec.leaderboard_opt_in);
+  } catch (error) { /* offline, or not offered: the boards screen says more */ }
+}
+
+async function toggleBoard(card) {
+  const button = card.querySelector('[data-board-toggle]');
+  button.disabled = true;
+  try {
+    drawBoard(card, await setLeaderboard(button.dataset.optIn !== 'true'));
+  } catch (error) {
+    card.querySelector('[data-board-text]').textContent = error instanceof api.NetworkError
+      ? 'No connection: try again when you are online.' : error.message;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- notices on this device (web push) ----------------------------------------------------------------

@@ -4,13 +4,13 @@
 // wanted), no answer, voicemail, wrong number, call back later at a time, refused, moved, deceased, do
 // not call. Due call-backs come first; people the rest of the team has called are not rung again. Counts
 // for the session and in total are kept in the same transaction as the calls, and ending a session always
-// says thank you.
+// says thank you (ui/thanks.js; milestones are the server's to find).
 import * as db from '../db.js';
 import { inUse, labelOf, outcomesFor, recordContact, retractContact, summarise } from '../recording.js';
-import { ask, esc, focusHeading, hideToast, plural, toast, when } from './common.js';
+import { ask, esc, focusHeading, hideToast, plural, sessionLine, toast, when } from './common.js';
 import { detailsFormHtml, readDetails } from './survey.js';
+import { endSession as thank } from './thanks.js';
 
-const MILESTONES = [250, 500, 1000, 1500, 2000, 3000, 4000];
 const ORDER = ['spoke', 'no_answer', 'voicemail', 'wrong_number', 'call_back', 'refused', 'moved', 'deceased',
   'do_not_contact'];
 const LABELS = { spoke: 'Answered…', call_back: 'Call back later…', do_not_contact: 'Do not call' };
@@ -191,6 +191,7 @@ export async function renderCall(root, ctx, { assignmentId }) {
     root.innerHTML = `
       <p><a class="back" href="#/lists">‹ Your lists</a></p>
       <h1>${esc(model.assignment.name)}</h1>
+      ${sessionLine(model.assignment) ? `<p class="session-line" data-session>${esc(sessionLine(model.assignment))}</p>` : ''}
       <p class="counts" data-counts>${countsHtml()}</p>
       ${p ? calleeHtml(p) : `<p class="notice">Everyone on this list has been called${later ? `, but ${esc(plural(later, 'person', 'people'))} asked to be called back later` : ''}. Thank you!</p>`}
       <button type="button" class="btn btn-wide" data-end>End session</button>
@@ -229,22 +230,7 @@ export async function renderCall(root, ctx, { assignmentId }) {
 
   async function endSession() {
     hideToast();
-    const meta = await db.getMeta(['callSession', 'callTotal', 'user']);
-    const session = meta.callSession || { count: 0, startTotal: 0 };
-    const total = meta.callTotal || 0;
-    const passed = MILESTONES.filter((m) => total >= m && (session.startTotal || 0) < m).pop();
-    await db.setMeta({ callSession: undefined });
-    const first = meta.user && meta.user.name ? ', ' + meta.user.name.split(' ')[0] : '';
-    root.innerHTML = `
-      <h1>Thank you${esc(first)}!</h1>
-      <p class="big">${session.count
-        ? `You made ${esc(plural(session.count, 'call'))} this session. Every conversation helps.`
-        : 'Thank you for giving your time today. Every session helps, however it went.'}</p>
-      ${passed ? `<p class="notice notice-ok">You have now made more than ${passed.toLocaleString('en-GB')} calls. That is a real milestone.</p>` : ''}
-      <p>${esc(plural(total, 'call'))} in total on this phone.</p>
-      <div class="stack"><button type="button" class="btn btn-primary" data-restart>Start another session</button>
-      <a class="btn" href="#/lists">Back to your lists</a></div>`;
-    focusHeading(root);
+    await thank('call', model.assignment);
   }
 
   function toggle(attribute, value, chosen) {
@@ -257,7 +243,6 @@ export async function renderCall(root, ctx, { assignmentId }) {
     const t = event.target.closest('button');
     if (!t) return;
     if (t.hasAttribute('data-end')) return endSession();
-    if (t.hasAttribute('data-restart')) return ctx.rerender();
     if (t.dataset.pick) { currentKey = t.dataset.pick; panel = null; return draw('#callee-name'); }
     if (t.hasAttribute('data-skip')) { skipped.add(currentKey); pickCurrent(); return draw('#callee-name'); }
     if (t.hasAttribute('data-cancel')) { panel = null; chosenIntention = null; chosenStrength = null; return draw('[data-outcome]'); }

@@ -125,3 +125,23 @@ export function focusHeading(root) {
     h.focus({ preventScroll: true });
   }
 }
+
+const UK = 'Europe/London';
+const ukDay = (d) => d.toLocaleDateString('en-CA', { timeZone: UK }); // YYYY-MM-DD, on the UK's calendar
+
+/** When a session meets, in UK time: "Tonight 18:30", "Tomorrow 10:00", "Sat 21 Nov 10:00". */
+export function sessionWhen(iso, now = new Date()) {
+  const d = new Date(iso);
+  const time = d.toLocaleTimeString('en-GB', { timeZone: UK, hour: '2-digit', minute: '2-digit' });
+  const hour = Number(d.toLocaleTimeString('en-GB', { timeZone: UK, hour: '2-digit', hour12: false }));
+  if (ukDay(d) === ukDay(now)) return `${hour >= 17 ? 'Tonight' : 'Today'} ${time}`;
+  if (ukDay(d) === ukDay(new Date(now.getTime() + 86400000))) return `Tomorrow ${time}`;
+  return `${d.toLocaleDateString('en-GB', { timeZone: UK, weekday: 'short', day: 'numeric', month: 'short' })} ${time}`;
+}
+
+/** A list's session in words ("Tonight 18:30 at Ashworth Vale Labour Hall"), or '' when it has none. */
+export function sessionLine(list) {
+  if (!list || (!list.session_at && !list.meeting_place)) return '';
+  if (!list.session_at) return `Meet at ${list.meeting_place}`;
+  return sessionWhen(list.session_at) + (list.meeting_place ? ` at ${list.meeting_place}` : '');
+}

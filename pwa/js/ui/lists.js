@@ -1,9 +1,14 @@
 // Why: after logging in the volunteer sees their current lists (walk and call), watches them download,
-// and is told plainly when a list is complete and ready for use with no signal; then picks one.
+// and is told plainly when a list is complete and ready for use with no signal; then picks one. A list's
+// session (when and where to meet) is on its card, and a milestone the server found is celebrated here once.
 import * as db from '../db.js';
 import { requestPersistence } from './login.js';
-import { esc, focusHeading, plural } from './common.js';
+import { esc, focusHeading, plural, sessionLine } from './common.js';
 import { staleUnsent, staleWarning } from './status.js';
+import { milestoneCheck } from './thanks.js';
+
+// A celebration stays on the lists screen until the volunteer moves on, across the redraws a sync makes.
+let celebration = '';
 
 function dateOnly(iso) {
   return new Date(iso).toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' });
@@ -43,6 +48,7 @@ export async function renderLists(root, ctx) {
     root.innerHTML = `
       <h1>Your lists</h1>
       ${name ? `<p class="muted">Logged in as ${esc(name)}</p>` : ''}
+      ${celebration}
       ${stale ? `<p class="notice notice-warn" data-stale-unsent>${esc(staleWarning(stale))} <a href="#/sync">Sync or export</a></p>` : ''}
       ${downloading ? `<p class="notice" role="status">Downloading your lists… ${esc(plural(progress.received, 'item'))} received so far.</p>` : ''}
       ${!lists.length && !running ? `<p class="notice">You have no lists at the moment. When an organiser gives you one, it will appear here after the next sync.</p>` : ''}
@@ -57,6 +63,7 @@ export async function renderLists(root, ctx) {
         return `<li class="card list-card">
           <h2 class="h3"><a class="stretch" href="${href}">${esc(a.name)}</a></h2>
           <p class="muted">${kind} · ${esc(count)}${campaign ? ' · ' + esc(campaign.name) : ''}</p>
+          ${sessionLine(a) ? `<p class="session-line" data-session>${esc(sessionLine(a))}</p>` : ''}
           <p class="muted">Until ${esc(dateOnly(a.ends_at))}</p>
           <p>${state}</p>
           ${ready || !total ? '' : `<progress max="${total}" value="${present}" aria-label="Download of ${esc(a.name)}"></progress>`}
@@ -64,6 +71,8 @@ export async function renderLists(root, ctx) {
       }).join('')}</ul>
       <div class="stack">
         <button type="button" class="btn" data-sync ${running ? 'disabled' : ''}>${running ? 'Syncing…' : 'Check for new lists'}</button>
+        <a class="btn" href="#/boards">Leaderboards</a>
+        <a class="btn btn-quiet" href="#/thanks">Your totals and milestones</a>
         ${persisted === false ? `<p class="notice notice-warn" data-persist-note>This browser may delete the app's data if the phone runs short of space.
           <button type="button" class="btn btn-small" data-persist>Keep data on this phone</button></p>` : ''}
       </div>`;
@@ -80,5 +89,16 @@ export async function renderLists(root, ctx) {
   scheduler.addEventListener('change', onChange);
   await draw();
   focusHeading(root);
-  return () => scheduler.removeEventListener('change', onChange);
+  let alive = true;
+  milestoneCheck().then((card) => {
+    if (!card || !alive) return;
+    celebration = card;
+    draw();
+  });
+  return () => {
+    alive = false;
+    if (location.hash !== '#/lists') celebration = ''; // a redraw after a sync keeps it
+
+    scheduler.removeEventListener('change', onChange);
+  };
 }

@@ -1,11 +1,12 @@
 // Why: the walk list a canvasser follows door to door with no signal: streets in order, odd and even
 // sides, households under their address, blocks of flats as a grid, search by name or number, and the
 // next door nobody has knocked yet one tap away, whoever on the team knocked it. Built as one HTML string
-// so 5,000 electors render at once.
+// so 5,000 electors render at once. "End session" says thank you (ui/thanks.js), whatever the session held.
 import * as db from '../db.js';
 import { labelOf, summarise } from '../recording.js';
 import { buildWalk, byProperty, doorKnocks, flatLabel, KNOCK_LABELS, matches, nextUnvisited } from '../walkorder.js';
-import { esc, focusHeading, plural, when } from './common.js';
+import { esc, focusHeading, plural, sessionLine, when } from './common.js';
+import { endSession, startDoorSession } from './thanks.js';
 
 /** Everything a walk list screen needs, loaded from IndexedDB. */
 export async function loadWalk(assignmentId) {
@@ -109,14 +110,17 @@ export async function renderWalk(root, ctx, { assignmentId }) {
     focusHeading(root);
     return null;
   }
+  await startDoorSession(assignmentId);
   const total = model.walk.order.length;
   const next = nextUnvisited(model.walk.order, model.done);
   const nextProp = next != null ? model.propertiesById.get(next) : null;
   root.innerHTML = `
     <h1>${esc(model.assignment.name)}</h1>
+    ${sessionLine(model.assignment) ? `<p class="session-line" data-session>${esc(sessionLine(model.assignment))}</p>` : ''}
     <p class="muted">${esc(plural(total, 'address', 'addresses'))} · ${model.visited.size} visited</p>
     ${nextProp ? `<a class="btn btn-primary btn-next" href="#/door/${model.assignment.id}/${next}">Next door: ${esc(nextProp.address_lines[0])}${nextProp.flat ? ', ' + esc(nextProp.address_lines[1] || '') : ''}</a>`
       : '<p class="notice">Every door on this list has a record. Well done!</p>'}
+    <button type="button" class="btn btn-wide" data-end>End session</button>
     <div class="field search">
       <label for="walk-search">Find a name or house number</label>
       <input id="walk-search" type="search" autocomplete="off" enterkeyhint="search">
@@ -125,6 +129,7 @@ export async function renderWalk(root, ctx, { assignmentId }) {
   // Marks for bench/pwa_bench.py: the list is in the DOM, then painted with the main thread free again.
   performance.mark('gw:walk-rendered');
   requestAnimationFrame(() => setTimeout(() => performance.mark('gw:walk-interactive'), 0));
+  root.querySelector('[data-end]').addEventListener('click', () => endSession('door', model.assignment));
   const listEl = root.querySelector('[data-list]');
   const search = root.querySelector('#walk-search');
   const key = `walk-search:${assignmentId}`;
