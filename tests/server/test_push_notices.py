@@ -376,3 +376,39 @@ def test_a_signed_out_phone_is_not_nagged_and_a_phone_that_caught_up_is_quiet(cl
     db.session.commit()
 
     assert unsynced_work_alerts(now) == {"unsynced": 0, "stale_devices": 0}
+
+
+# ------------------------------------------------------------------------------------------ milestones
+
+def test_a_phone_bankers_250th_call_reaches_their_phone_as_a_thank_you_and_their_admins_without_a_name(
+        app, client, world, service, run):
+    """The scheduler's minute, in order: rollups, milestones, push. The volunteer's phone gets the celebration
+    (opening their thanks), their CLP admin's the prompt to thank them, naming nobody; once, however often run."""
+    from server.models import Channel, ContactRecord, RecordSource
+    from server.services import recognition, rollups
+
+    amy = phone(client, service, "amy", Role.PHONE_BANKER)
+    office = phone(client, service, "office", Role.CLP_ADMIN)
+    banker, elector = world.users[Role.PHONE_BANKER], world.home.electors[0]
+    start = utcnow() - timedelta(hours=5)
+    db.session.add_all([ContactRecord(id=uuid.uuid4(), campaign_id=world.campaign.id,
+                                      constituency_id=elector.constituency_id, elector_id=elector.id,
+                                      channel=Channel.PHONE, outcome="NO_ANSWER", user_id=banker.id,
+                                      occurred_at=start + timedelta(minutes=i), source=RecordSource.PWA)
+                        for i in range(250)])
+    db.session.commit()
+    for _ in range(2):
+        rollups.catch_up()
+        recognition.check_milestones()
+    assert run(at(10)) == {"delivered": 2}
+
+    [mine] = service.to("amy")
+    payload = amy.read(mine)
+    assert payload["link"] == "#/thanks" and "250 calls" in payload["body"]
+    assert banker.name.split()[0] in payload["body"]  # the reader's own name, and nobody else's
+    [theirs] = service.to("office")
+    prompt = office.read(theirs)
+    assert prompt["link"] == "#/admin/recognition" and "250 calls" in prompt["body"]
+    _names_nobody(world, json.dumps(prompt))
+    recognition.check_milestones()
+    assert run(at(10, 5)) == {}
