@@ -39,6 +39,10 @@ bench: $(VENV)/.installed
 		$(VENV)/bin/python bench/sync_bench.py $(if $(QUICK),--quick,)
 	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
 		$(VENV)/bin/python bench/contention_bench.py $(if $(QUICK),--quick,)
+	@# Polling-day load: locust (the `bench` extra) against gunicorn and the scheduler, on a database of its own.
+	$(VENV)/bin/python -c 'import locust' 2>/dev/null || $(VENV)/bin/pip install --quiet -e '.[bench]'
+	LOAD_BENCH_POSTGRES_URL=$${LOAD_BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_load_bench} \
+		$(VENV)/bin/python bench/load_bench.py $(if $(QUICK),--quick,)
 	BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/groundwork_bench} \
 		$(VENV)/bin/python bench/import_bench.py $(if $(QUICK),--rows 5000 --electors 7000,)
 	$(VENV)/bin/python bench/login_timing_bench.py $(if $(QUICK),--rounds 10,)
