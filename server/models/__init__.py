@@ -36,7 +36,6 @@ from server.models.sync import (
     DeviceStorage,
     ElectorState,
     ElectorUpdate,
-    PullSnapshotChunk,
     ReconcileQueue,
     ReviewItem,
     SyncReceipt,
