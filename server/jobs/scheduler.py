@@ -159,8 +159,15 @@ def run_tick(job: Job, held: lease.Lease, now: datetime | None = None) -> str:
         lease.finish(run_id, error=exc)
         return "failed"
     lease.finish(run_id, result=result)
-    log.info("job %s done: %s", job.name, result)
+    # Every run is in job_run; the log tells only of runs that changed something (imports runs every 5 s).
+    log.log(logging.INFO if _changed(result) else logging.DEBUG, "job %s done: %s", job.name, result)
     return "ran"
+
+
+def _changed(result: object) -> bool:
+    if isinstance(result, dict):
+        return any(v for k, v in result.items() if k != "through" and isinstance(v, (int, float)))
+    return bool(result) and result is not True
 
 
 def _in_context(app: Flask, job: Job, held: lease.Lease | None) -> Callable[[], None]:
@@ -230,6 +237,7 @@ def main(jobs: list[Job] | None = None) -> None:
     from server import create_app
 
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its every firing is in job_run already
     app = create_app()
     if not app.config["SCHEDULER_ENABLED"]:
         log.warning("SCHEDULER_ENABLED is off; the scheduler process exits without running jobs.")
