@@ -4,10 +4,13 @@ header's; rows the matcher could not decide are settled by the admin (this elect
 at an address, who goes to the review queue); and an undo reaches the phones at their next pull."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from server.extensions import db
-from server.models import ContactRecord, ReviewItem, Role
+from server.models import Assignment, ContactRecord, ReviewItem, Role
+from server.orm import utcnow
 from tests.factories import bearer, login, make_world
 from tests.server.phone import HttpPhone
 from tests.server.test_imports_helpers import csv_bytes, days_ago, run_job, upload
@@ -89,6 +92,11 @@ def test_undecided_rows_are_settled_by_the_admin_and_a_new_person_goes_to_review
 
 def test_an_undo_reaches_the_phones_at_their_next_pull(app, client):
     world = make_world()
+    # The canvasser's list began three days ago. A sheet's row with a date and no time is placed at noon UTC of
+    # that day, and a phone shows the team's activity since its list began: with the factories' list begun a
+    # day ago, yesterday's noon fell before it whenever this ran after noon.
+    db.session.execute(update(Assignment).values(starts_at=utcnow() - timedelta(days=3)))
+    db.session.commit()
     token = login(client, Role.CLP_ADMIN)
     phone = HttpPhone(client, Role.CANVASSER)  # walks the house of Ava and Ben
     ava = world.home.electors[0]
