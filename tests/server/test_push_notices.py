@@ -358,9 +358,10 @@ def test_work_a_day_old_on_a_phone_warns_its_canvasser_once_a_day_and_the_admins
     for device in (canvassers, bankers, fresh):
         assert device.name not in json.dumps(digest)
 
-    # The next day (UK time), still stuck: warned again, once.
-    tomorrow = datetime.combine(now.astimezone(LONDON).date() + timedelta(days=1), time(12),
-                                tzinfo=LONDON).astimezone(timezone.utc)
+    # A later day (UK time), still stuck: warned again, once. 26 hours on is always a later UK day, and the
+    # fresh phone's work (two hours old now) is by then over a day old, whatever the time of day the suite runs.
+    tomorrow = now + timedelta(hours=26)
+    assert tomorrow.astimezone(LONDON).date() > now.astimezone(LONDON).date()
     assert unsynced_work_alerts(tomorrow) == {"unsynced": 3, "stale_devices": 1}  # now the fresh one too
     assert unsynced_work_alerts(tomorrow) == {"unsynced": 0, "stale_devices": 0}
 
