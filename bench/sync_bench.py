@@ -15,7 +15,13 @@ Measures (docs/performance.md has the aims and the latest figures):
 * pull: a fresh device pulling one page of 1,000 changes of its walk list while contact_record
   holds each of --events contact events (median of --repeats);
 * initial download: a new device pulling its whole walk list (--walk-electors) from nothing with the
-  default page size: time, pages, and the bytes of the JSON bodies raw and gzipped (level 6);
+  default page size: time, pages, and the bytes of the JSON bodies raw and gzipped (level 6), side by side
+  with the snapshot off (SYNC_PULL_SNAPSHOTS=False: every page recomputes the whole entitlement, as before
+  issue 13 part 4), --download-repeats times each, alternately, median;
+* call lists: a phone banker's new device downloading a call list of each of --call-electors electors (the
+  electors, with phone numbers, and their homes): time per 1,000 electors, to show it grows linearly;
+* pull pages: besides a fresh device's first page of 1,000 changes (which computes the download's
+  snapshot), the second page of that download (served from the snapshot);
 * rebuild: ``flask sync rebuild`` over the largest --events.
 
 PostgreSQL is used if BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/groundwork_bench)
@@ -264,6 +270,43 @@ def build_world(clp_electors: int, walk_electors: int, seed: int) -> World:
     return world
 
 
+def add_call_lists(world: World, sizes: list[int]) -> list[dict]:
+    """For each size, a phone banker with one call list of that many electors (from the start of the register,
+    each given a phone number); returns [{"size", "email", "user_id"}]."""
+    from server.extensions import db
+    from server.models import Assignment, AssignmentItem, AssignmentKind, AssignmentUser, Elector, Role
+    from server.services import accounts
+    from sqlalchemy import String, cast, literal, update
+
+    out = []
+    biggest = max(sizes, default=0)
+    if biggest:
+        ids = world.elector_ids[:biggest]
+        assert ids[-1] - ids[0] == len(ids) - 1, "electors are numbered in one run"
+        db.session.execute(update(Elector).where(Elector.id.between(ids[0], ids[-1]))
+                           .values(phone=literal("07700 ") + cast(Elector.id, String)))
+        db.session.commit()
+    now = datetime.now(timezone.utc)
+    for size in sizes:
+        email = f"caller{size}@bench.example"
+        user = accounts.create_user(email=email, name=f"Bench Caller {size}", password=PASSWORD,
+                                    role=Role.PHONE_BANKER, constituency_code=CONSTITUENCY)
+        assignment = Assignment(campaign_id=world.campaign_id, constituency_id=world.constituency_id,
+                                kind=AssignmentKind.CALL, name=f"Bench call list of {size:,}",
+                                starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=14))
+        assignment.assignees = [AssignmentUser(user_id=user.id)]
+        db.session.add(assignment)
+        db.session.flush()
+        for start in range(0, size, CHUNK):
+            db.session.execute(insert(AssignmentItem), [
+                {"assignment_id": assignment.id, "elector_id": e, "position": start + i}
+                for i, e in enumerate(world.elector_ids[start:min(size, start + CHUNK)])])
+        db.session.commit()
+        out.append({"size": size, "email": email, "user_id": user.id})
+    db.session.close()
+    return out
+
+
 def login(client, world: World) -> None:
     response = client.post("/api/v1/auth/login",
                            json={"email": EMAIL, "password": PASSWORD, "device_name": "Bench phone"})
@@ -316,13 +359,72 @@ def ceiling_rows(world: World, mutations: list[dict]) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- pull
-def pull(client, world: World, storage_id: str, cursor: str | None = None, limit: int | None = None):
+def pull(client, world: World, storage_id: str, cursor: str | None = None, limit: int | None = None,
+         token: str | None = None):
     params = {"storage_id": storage_id}
     if cursor:
         params["cursor"] = cursor
     if limit:
         params["limit"] = limit
-    return client.get("/api/v1/sync/pull", query_string=params, headers={"Authorization": f"Bearer {world.token}"})
+    return client.get("/api/v1/sync/pull", query_string=params,
+                      headers={"Authorization": f"Bearer {token or world.token}"})
+
+
+class EngineClock:
+    """Time spent in server.services.sync.pull (the engine and its store: the request's work below the HTTP
+    layer of authentication, marshmallow and JSON), summed."""
+
+    def __init__(self):
+        import server.services.sync as service
+
+        self.service, self.original, self.seconds = service, service.pull, 0.0
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return self.original(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t0
+
+        service.pull = timed
+
+    def close(self) -> None:
+        self.service.pull = self.original
+
+
+ENGINE: EngineClock | None = None
+
+
+def engine_seconds() -> float:
+    return ENGINE.seconds if ENGINE else 0.0
+
+
+def download(client, world: World, meter: SqlMeter, profiler: Profiler, token: str | None = None) -> dict:
+    """A new device pulls everything from nothing with the default page size, until has_more is false."""
+    fresh, cursor, pages, raw, zipped, changes, electors = str(uuid.uuid4()), None, 0, 0, 0, 0, 0
+    c0, s0 = meter.reading()
+    e0 = engine_seconds()
+    elapsed = 0.0
+    while True:
+        with profiler.wrap("download"):
+            t0 = time.perf_counter()
+            response = pull(client, world, fresh, cursor, token=token)
+            elapsed += time.perf_counter() - t0
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        data = response.get_data()
+        pages += 1
+        raw += len(data)
+        zipped += len(gzip.compress(data, compresslevel=6))
+        body = json.loads(data)
+        changes += len(body["changes"])
+        electors += sum(1 for c in body["changes"] if c["entity"] == "elector")
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            break
+    c1, s1 = meter.reading()
+    return {"seconds": elapsed, "pages": pages, "raw": raw, "gzip": zipped, "changes": changes,
+            "electors": electors, "sql_statements": c1 - c0, "sql_seconds": s1 - s0,
+            "engine_seconds": engine_seconds() - e0}
 
 
 # ------------------------------------------------------------------------------------------- events
@@ -397,6 +499,8 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
         client = app.test_client()
         login(client, world)
         auth = {"Authorization": f"Bearer {world.token}"}
+        global ENGINE
+        ENGINE = EngineClock()
         meter = SqlMeter(engine)
         storage_id = str(uuid.uuid4())
 
@@ -407,6 +511,24 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
         with engine.begin() as conn:
             conn.execute(insert(ContactRecord.__table__), ceiling_rows(world, warm))
         assert pull(client, world, str(uuid.uuid4()), limit=20).status_code == 200
+
+        # Initial download: a new device pulls its whole walk list, default page size; the snapshot off
+        # ("before": every page recomputes the whole entitlement) and on, alternately.
+        log(f"{name}: initial download of a {len(world.walk_elector_ids):,}-elector walk list, "
+            f"{args.download_repeats} x before and after")
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for _ in range(args.download_repeats):
+            for label, snapshots in (("before", False), ("after", True)):
+                app.config["SYNC_PULL_SNAPSHOTS"] = snapshots
+                runs[label].append(download(client, world, meter, profiler))
+        app.config["SYNC_PULL_SNAPSHOTS"] = True
+        for label, measured in runs.items():
+            for run in measured:
+                assert run["electors"] == len(world.walk_elector_ids), (run["electors"], len(world.walk_elector_ids))
+            middle = sorted(measured, key=lambda r: r["seconds"])[len(measured) // 2]
+            out[f"download_{label}"] = {**middle, "samples": [r["seconds"] for r in measured]}
+            log(f"{name}: download {label}: {middle['seconds']:.2f}s, {middle['pages']} pages, "
+                f"{middle['sql_statements']} SQL statements")
 
         # Push, with its ceiling batch by batch; then the same batches again (replay).
         log(f"{name}: push {args.batches} x {BATCH} over HTTP, and the bulk-insert ceiling")
@@ -460,31 +582,31 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
         out.update(replay_seconds=sum(replay_s), replay_sql_statements=(c1 - c0) / args.batches,
                    replay_sql_seconds=s1 - s0)
 
-        # Initial download: a new device pulls its whole walk list, default page size.
-        log(f"{name}: initial download of a {len(world.walk_elector_ids):,}-elector walk list")
-        fresh, cursor, pages, raw, zipped, changes, electors = str(uuid.uuid4()), None, 0, 0, 0, 0, 0
-        c0, s0 = meter.reading()
-        elapsed = 0.0
-        while True:
-            with profiler.wrap("download"):
-                t0 = time.perf_counter()
-                response = pull(client, world, fresh, cursor)
-                elapsed += time.perf_counter() - t0
-            assert response.status_code == 200, response.get_data(as_text=True)[:500]
-            data = response.get_data()
-            pages += 1
-            raw += len(data)
-            zipped += len(gzip.compress(data, compresslevel=6))
-            body = json.loads(data)
-            changes += len(body["changes"])
-            electors += sum(1 for c in body["changes"] if c["entity"] == "elector")
-            cursor = body["cursor"]
-            if not body["has_more"]:
-                break
-        c1, s1 = meter.reading()
-        assert electors == len(world.walk_elector_ids), (electors, len(world.walk_elector_ids))
-        out.update(download_seconds=elapsed, download_pages=pages, download_raw=raw, download_gzip=zipped,
-                   download_changes=changes, download_sql_statements=c1 - c0, download_sql_seconds=s1 - s0)
+        # The same download once more now the pushes have given the list's electors a team activity each.
+        log(f"{name}: initial download again, with the pushes' activity")
+        out["download_activity"] = download(client, world, meter, profiler)
+        out.update(download_seconds=out["download_activity"]["seconds"],
+                   download_changes=out["download_activity"]["changes"])
+
+        # Call lists of growing size, each a phone banker's new device downloading it from nothing.
+        out["call"] = []
+        if args.call_electors:
+            log(f"{name}: call lists of {', '.join(f'{n:,}' for n in args.call_electors)} electors")
+            for caller in add_call_lists(world, args.call_electors):
+                response = client.post("/api/v1/auth/login", json={"email": caller["email"], "password": PASSWORD,
+                                                                    "device_name": "Bench caller's phone"})
+                assert response.status_code == 201, response.get_data(as_text=True)
+                token = response.get_json()["token"]
+                pull(client, world, str(uuid.uuid4()), limit=20, token=token)  # warm, outside the measure
+                run = download(client, world, meter, profiler, token=token)
+                assert run["electors"] == caller["size"], (run["electors"], caller["size"])
+                if caller["size"] == min(args.call_electors) and args.call_before:
+                    app.config["SYNC_PULL_SNAPSHOTS"] = False
+                    run["before"] = download(client, world, meter, profiler, token=token)
+                    app.config["SYNC_PULL_SNAPSHOTS"] = True
+                out["call"].append({"size": caller["size"], **run})
+                log(f"{name}: call list of {caller['size']:,}: {run['seconds']:.2f}s, {run['pages']} pages, "
+                    f"{run['seconds'] / caller['size'] * 1000 * 1000:.0f} ms per 1,000 electors")
 
         # Pull latency as contact_record grows.
         out["pull"] = []
@@ -494,19 +616,36 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
             if added:
                 log(f"{name}: contact_record grown by {added:,} rows in {seconds:.1f}s "
                     f"({added / seconds:,.0f} rows/s); it holds {held:,}")
-            times = []
+            times, nexts, engine_first, engine_next = [], [], [], []
             for _ in range(args.repeats):
+                storage = str(uuid.uuid4())
+                e0 = engine_seconds()
                 with profiler.wrap("pull"):
                     t0 = time.perf_counter()
-                    response = pull(client, world, str(uuid.uuid4()), limit=PULL_PAGE)
+                    response = pull(client, world, storage, limit=PULL_PAGE)
                     times.append(time.perf_counter() - t0)
+                engine_first.append(engine_seconds() - e0)
                 assert response.status_code == 200
                 got = len(response.get_json()["changes"])
+                # The download's next page: served from the snapshot the first page took.
+                if response.get_json()["has_more"]:
+                    e0 = engine_seconds()
+                    with profiler.wrap("pull"):
+                        t0 = time.perf_counter()
+                        following = pull(client, world, storage, response.get_json()["cursor"], limit=PULL_PAGE)
+                        nexts.append(time.perf_counter() - t0)
+                    engine_next.append(engine_seconds() - e0)
+                    assert following.status_code == 200
+                    assert len(following.get_json()["changes"]) == min(PULL_PAGE, out["download_changes"] - got)
             assert got == min(PULL_PAGE, out["download_changes"]), got
             out["pull"].append({"events": held, "median": statistics.median(times), "times": times,
+                                "next_median": statistics.median(nexts) if nexts else None, "next_times": nexts,
+                                "engine_first": statistics.median(engine_first),
+                                "engine_next": statistics.median(engine_next) if engine_next else None,
                                 "changes": got, "grown_rows": added, "grown_seconds": seconds})
             log(f"{name}: pull of {got:,} changes with {held:,} events: "
-                f"median {statistics.median(times) * 1000:.0f} ms")
+                f"median {statistics.median(times) * 1000:.0f} ms"
+                + (f"; the next page {statistics.median(nexts) * 1000:.0f} ms" if nexts else ""))
 
         # flask sync rebuild over the largest table.
         if not args.no_rebuild:
@@ -521,6 +660,8 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
             out.update(rebuild_seconds=seconds, rebuild_electors=rebuilt, rebuild_events=out["pull"][-1]["events"])
             log(f"{name}: rebuilt {rebuilt:,} electors in {seconds:.1f}s")
 
+        ENGINE.close()
+        ENGINE = None
         db.session.remove()
         engine.dispose()
     profiler.report(name, args.profile_out)
@@ -558,15 +699,52 @@ def print_report(results: list[dict], args, versions: dict) -> None:
     row("**replay ÷ first push (time)**", [f"**{r['replay_seconds'] / r['push_seconds']:.2f}**" for r in results],
         "≤ 0.33")
     for i, target in enumerate(args.events):
-        row(f"pull {PULL_PAGE:,} changes, contact_record ≈ {target:,} (ms)",
-            [f"{r['pull'][i]['median'] * 1000:.0f}" for r in results])
+        row(f"pull {PULL_PAGE:,} changes, contact_record ≈ {target:,} (ms): first page; next page",
+            [f"{r['pull'][i]['median'] * 1000:.0f}; "
+             + (f"{r['pull'][i]['next_median'] * 1000:.0f}" if r['pull'][i]['next_median'] else "–")
+             for r in results], "next page ≤ 60 ms" if i == 0 else "")
+    for i, target in enumerate(args.events):
+        row(f"  the same, engine and store only (no HTTP, marshmallow, JSON), ≈ {target:,} (ms)",
+            [f"{r['pull'][i]['engine_first'] * 1000:.0f}; "
+             + (f"{r['pull'][i]['engine_next'] * 1000:.0f}" if r['pull'][i]['engine_next'] else "–")
+             for r in results])
     if len(args.events) > 1:
-        row(f"**pull: {args.events[-1]:,} ÷ {args.events[0]:,} events**",
-            [f"**{r['pull'][-1]['median'] / r['pull'][0]['median']:.2f}**" for r in results], "≤ 1.5 (flat)")
-    row(f"initial download, {r0['walk_electors']:,} electors: seconds (pages)",
-        [f"{r['download_seconds']:.2f} ({r['download_pages']})" for r in results])
-    row("initial download: bytes gzipped (raw JSON)",
-        [f"{r['download_gzip'] / 1e6:.2f} MB ({r['download_raw'] / 1e6:.1f} MB)" for r in results])
+        def ratio(r, key):
+            first, last = r["pull"][0][key], r["pull"][-1][key]
+            return f"{last / first:.2f}" if first and last else "–"
+
+        row(f"**pull: {args.events[-1]:,} ÷ {args.events[0]:,} events** (first page; next page)",
+            [f"**{ratio(r, 'median')}; {ratio(r, 'next_median')}**" for r in results], "≤ 1.5 (flat)")
+    for label, what in (("before", "snapshot off: every page recomputes"), ("after", "snapshot")):
+        row(f"initial download, {r0['walk_electors']:,} electors, {what}: seconds (pages)",
+            [f"{r[f'download_{label}']['seconds']:.2f} ({r[f'download_{label}']['pages']})" for r in results],
+            "≤ 0.5 s on PostgreSQL" if label == "after" else "")
+    row("initial download, engine and store only: seconds, before → after",
+        [f"{r['download_before']['engine_seconds']:.2f} → {r['download_after']['engine_seconds']:.2f}" for r in results])
+    row(f"initial download after the pushes ({r0['download_activity']['changes']:,} changes, with activity), "
+        "snapshot: seconds (pages)",
+        [f"{r['download_activity']['seconds']:.2f} ({r['download_activity']['pages']})" for r in results])
+    row("initial download: SQL statements, before → after",
+        [f"{r['download_before']['sql_statements']} → {r['download_after']['sql_statements']}" for r in results])
+    row("initial download: bytes gzipped (raw JSON), before pushes; after",
+        [f"{r['download_after']['gzip'] / 1e3:.0f} KB ({r['download_after']['raw'] / 1e6:.2f} MB); "
+         f"{r['download_activity']['gzip'] / 1e3:.0f} KB ({r['download_activity']['raw'] / 1e6:.2f} MB)"
+         for r in results], "≤ 400 KB")
+    for i, call in enumerate(r0["call"]):
+        row(f"call list of {call['size']:,}: seconds (pages); ms per 1,000 electors (engine only)",
+            [f"{r['call'][i]['seconds']:.2f} ({r['call'][i]['pages']}); "
+             f"{r['call'][i]['seconds'] / r['call'][i]['size'] * 1e6:.0f} "
+             f"({r['call'][i]['engine_seconds'] / r['call'][i]['size'] * 1e6:.0f})" for r in results],
+            "linear" if i == len(r0["call"]) - 1 else "")
+        if "before" in call:
+            row(f"call list of {call['size']:,}, snapshot off: seconds (pages)",
+                [f"{r['call'][i]['before']['seconds']:.2f} ({r['call'][i]['before']['pages']})" for r in results])
+    if len(r0["call"]) > 1:
+        row(f"**call lists: per-1,000 cost at {r0['call'][-1]['size']:,} ÷ at {r0['call'][0]['size']:,}**",
+            [f"**{(r['call'][-1]['seconds'] / r['call'][-1]['size']) / (r['call'][0]['seconds'] / r['call'][0]['size']):.2f}**"
+             for r in results], "≈ 1 (linear)")
+        row(f"call list of {r0['call'][-1]['size']:,}: bytes gzipped (raw JSON)",
+            [f"{r['call'][-1]['gzip'] / 1e6:.2f} MB ({r['call'][-1]['raw'] / 1e6:.1f} MB)" for r in results])
     if "rebuild_seconds" in r0:
         row(f"`flask sync rebuild`, {r0['rebuild_events']:,} events: seconds",
             [f"{r['rebuild_seconds']:.1f}" for r in results])
@@ -581,9 +759,14 @@ def print_report(results: list[dict], args, versions: dict) -> None:
     for r in results:
         print(f"{r['backend']}: push statuses {r['push_statuses']}; push batch seconds "
               f"{', '.join(f'{s:.2f}' for s in r['push_batch_seconds'])}; initial download sent "
-              f"{r['download_changes']:,} changes with {r['download_sql_statements']} SQL statements; "
-              f"pull medians/samples ms: "
-              + "; ".join(f"{p['events']:,}: " + "/".join(f"{t * 1000:.0f}" for t in p["times"]) for p in r["pull"]))
+              f"{r['download_changes']:,} changes; download samples s, before "
+              + "/".join(f"{t:.2f}" for t in r["download_before"]["samples"]) + ", after "
+              + "/".join(f"{t:.2f}" for t in r["download_after"]["samples"])
+              + "; call lists: " + ", ".join(f"{c['size']:,}: {c['changes']:,} changes, {c['sql_statements']} SQL"
+                                            for c in r["call"])
+              + "; pull samples ms (first page / next page): "
+              + "; ".join(f"{p['events']:,}: " + "/".join(f"{t * 1000:.0f}" for t in p["times"]) + " | "
+                          + "/".join(f"{t * 1000:.0f}" for t in p["next_times"]) for p in r["pull"]))
 
 
 def main() -> None:
@@ -597,6 +780,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, help=f"push batches of {BATCH} (default 10)")
     parser.add_argument("--repeats", type=int, help="pulls per table size; the median is reported (default 7)")
     parser.add_argument("--no-rebuild", action="store_true", help="skip flask sync rebuild")
+    parser.add_argument("--call-electors", help="call list sizes to download (default 5000,20000,50000; "
+                                                "0 for none)")
+    parser.add_argument("--call-before", action="store_true",
+                        help="also download the smallest call list with the snapshot off")
+    parser.add_argument("--download-repeats", type=int, help="walk list downloads before and after (default 3)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--no-postgres", action="store_true", help="time SQLite only")
@@ -604,14 +792,18 @@ def main() -> None:
     parser.add_argument("--profile", choices=PHASES, help="cProfile the timed calls of one phase (to stderr)")
     parser.add_argument("--profile-out", help="also write the profile to <this>.<backend>.<phase>.pstats")
     args = parser.parse_args()
-    defaults = ({"events": "1000,5000", "clp_electors": 5000, "walk_electors": 1200, "batches": 2, "repeats": 3}
+    defaults = ({"events": "1000,5000", "clp_electors": 5000, "walk_electors": 1200, "batches": 2, "repeats": 3,
+                 "call_electors": "1000,2000,4000", "download_repeats": 1}
                 if args.quick else
                 {"events": "10000,100000,1000000", "clp_electors": 100_000, "walk_electors": 5000, "batches": 10,
-                 "repeats": 7})
+                 "repeats": 7, "call_electors": "5000,20000,50000", "download_repeats": 3})
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.events = sorted(int(x.replace("_", "")) for x in str(args.events).split(","))
+    args.call_electors = sorted(n for n in (int(x.replace("_", "")) for x in str(args.call_electors).split(",")) if n)
+    if args.call_electors and args.call_electors[-1] > args.clp_electors:
+        raise SystemExit("--call-electors cannot exceed --clp-electors")
     if args.walk_electors < PULL_PAGE:
         print(f"Note: a walk list under {PULL_PAGE:,} electors cannot fill a {PULL_PAGE:,}-change page.\n")
 

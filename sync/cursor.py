@@ -17,10 +17,14 @@ def encode_cursor(storage_id: uuid.UUID, token: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[uuid.UUID, int] | None:
+    """(storage id, page token) of a cursor this server issued, or None. Only the exact form ``encode_cursor``
+    writes is read: another spelling of a storage id or a number (braces, capitals, a sign, "1_0") is not a
+    cursor we issued."""
     try:
         version, storage, token = cursor.split(".")
         if int(version) != PROTOCOL_VERSION:
             return None
-        return uuid.UUID(hex=storage), int(token)
+        decoded = uuid.UUID(hex=storage), int(token)
     except (ValueError, AttributeError):
         return None
+    return decoded if encode_cursor(*decoded) == cursor else None

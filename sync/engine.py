@@ -41,15 +41,21 @@ from sync.rules import MAX_ID
 from sync.store import (
     DataRefused,
     DeviceContext,
+    Entitlement,
     OutboxHealth,
     Receipt,
     ReviewRequest,
+    Snapshot,
+    SnapshotItem,
     StorageState,
     Store,
+    content_version,
 )
 
 # Pages send what a record needs before the record: campaigns, then lists, addresses, people, activity.
 ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3, "member": 4, "activity": 5}
+# Entities that exist only as a view for the user, computed with the entitlement (their version is their content).
+DERIVED = ("member", "activity")
 DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
 NOT_STORABLE = ["The server could not store this record as it is. Export it and give it to your organiser."]
@@ -69,6 +75,9 @@ class Limits:
     reconcile_inline_max: int = 2000
     # How long after a list ends its volunteers may still deliver records about it (late outboxes).
     assignment_grace: timedelta = timedelta(days=7)
+    # A download computes what the device lacks once, at its first page, and serves the rest from that
+    # snapshot. Off: every page is computed afresh from the whole entitlement (the bench's "before").
+    pull_snapshots: bool = True
 
 
 Claim = Callable[[list[Receipt]], set[uuid.UUID]]
@@ -381,10 +390,12 @@ class SyncEngine:
             return {**base, "wipe": True, "cursor": None}
         with self.store.transaction():
             storage = self.store.storage(ctx.device_id, storage_id)
+            snapshot = None
             if cursor is None:
                 # A pull from nothing: the device holds nothing, whatever we thought before.
                 storage = storage or StorageState(ctx.device_id, storage_id)
                 self.store.forget_holdings(ctx.device_id, storage_id)
+                self.store.drop_snapshot(ctx.device_id, storage_id)
                 storage.acked_token, storage.pending_token = new_token(), None
             else:
                 reason = self._check_cursor(storage, storage_id, cursor, now)
@@ -396,10 +407,24 @@ class SyncEngine:
                 if confirmed:
                     storage.acked_token = token
                 storage.pending_token = None
+                snapshot = self.store.snapshot(ctx.device_id, storage_id)
+                if snapshot is not None and not (confirmed and snapshot.page_token == token):
+                    # The page the snapshot served never arrived (or another tab's did): compute afresh.
+                    self.store.drop_snapshot(ctx.device_id, storage_id)
+                    snapshot = None
             # While the CLP is suspended nothing new is sent, but removals are (an objection or an erasure
             # must reach every phone); nothing is wiped, as the phone may hold work not yet delivered.
             removals_only = ctx.suspended_from is not None and ctx.suspended_from <= now
-            page, has_more = self._page(ctx, storage_id, limit, now, removals_only=removals_only)
+            served = None
+            if snapshot is not None and not removals_only:
+                served = self._snapshot_page(ctx, storage_id, snapshot, limit, now)
+            if served is None:
+                if snapshot is not None:
+                    self.store.drop_snapshot(ctx.device_id, storage_id)
+                page, has_more, rest = self._page(ctx, storage_id, limit, now, removals_only=removals_only)
+                snapshot = rest if has_more else None
+            else:
+                page, has_more, snapshot = served
             if page:
                 # Random, so a page sent to one tab can never be confirmed by another tab's cursor.
                 storage.pending_token = token = new_token()
@@ -407,6 +432,13 @@ class SyncEngine:
                 token = storage.acked_token
             storage.last_pull_at = now
             self.store.save_storage(storage)
+            if isinstance(snapshot, tuple):  # a download's first page: its work list, stored once
+                self.store.save_snapshot(ctx.device_id, storage_id, replace(snapshot[0], page_token=token),
+                                         snapshot[1])
+            elif snapshot is not None and has_more:
+                self.store.save_snapshot(ctx.device_id, storage_id, replace(snapshot, page_token=token))
+            elif served is not None:
+                self.store.drop_snapshot(ctx.device_id, storage_id)  # the download is complete
         return {**base, "changes": page, "has_more": has_more, "cursor": encode_cursor(storage_id, token)}
 
     def _check_cursor(self, storage: StorageState | None, storage_id: uuid.UUID, cursor: str,
@@ -424,15 +456,22 @@ class SyncEngine:
         return None
 
     def _page(self, ctx: DeviceContext, storage_id: uuid.UUID, limit: int, now: datetime, *,
-              removals_only: bool = False) -> tuple[list, bool]:
+              removals_only: bool = False) -> tuple[list, bool, tuple[Snapshot, list[SnapshotItem]] | None]:
+        """A page computed afresh: the whole entitlement against the holdings. When more is left than one page
+        holds, also the rest of the work list as a snapshot, so the download's next pages need not do this
+        again."""
+        # What makes a snapshot out of date is read before the entitlement it goes with (see the store).
+        guard = None if removals_only or not self.limits.pull_snapshots else (
+            self.store.lists_fingerprint(ctx.user_id, now), self.store.suppression_mark(now))
         entitled = self.store.entitlement(ctx.user_id, now)
         held = self.store.holdings(ctx.device_id, storage_id)
         deletes = sorted(key for key in held if key not in entitled.versions)
         upserts = [] if removals_only else sorted(
             (key for key, version in entitled.versions.items() if held.get(key) != version),
             key=lambda k: (ENTITY_ORDER[k[0]], k[1]))
-        wanted = (deletes + upserts)[:limit]
-        has_more = len(deletes) + len(upserts) > limit
+        work = deletes + upserts
+        wanted = work[:limit]
+        has_more = len(work) > limit
         by_entity: dict[str, list[int]] = {}
         for entity, entity_id in wanted:
             if (entity, entity_id) in entitled.versions:
@@ -441,9 +480,7 @@ class SyncEngine:
         changes, staged = [], []
         for entity, entity_id in wanted:
             if (entity, entity_id) not in entitled.versions:
-                reason = "out_of_scope"
-                if entity == "elector" and entity_id in entitled.suppressed:
-                    reason = "erased" if entitled.suppressed[entity_id] == "erasure" else "suppressed"
+                reason = _delete_reason(entity, entity_id, entitled)
                 changes.append({"entity": entity, "id": entity_id, "op": "delete", "reason": reason})
                 staged.append((entity, entity_id, None))
                 continue
@@ -454,5 +491,57 @@ class SyncEngine:
             changes.append({"entity": entity, "id": entity_id, "op": "upsert", "version": version, "data": body})
             staged.append((entity, entity_id, version))
         self.store.stage(ctx.device_id, storage_id, staged)
-        return changes, has_more
+        rest = None
+        if has_more and guard is not None:
+            items: list[SnapshotItem] = [
+                (e, i, None, _delete_reason(e, i, entitled)) if (e, i) not in entitled.versions
+                else (e, i, entitled.versions[(e, i)], None) for e, i in work[limit:]]
+            rest = (Snapshot(new_token(), 0, 0, len(items), guard[0], guard[1]), items)
+        return changes, has_more, rest
 
+    def _snapshot_page(self, ctx: DeviceContext, storage_id: uuid.UUID, snapshot: Snapshot, limit: int,
+                       now: datetime) -> tuple[list, bool, Snapshot] | None:
+        """The next page of a download from its snapshot, or None when the snapshot is out of date (then the
+        page is computed afresh): the user's lists changed, or a suppression the snapshot does not account for
+        names someone the device holds or this page would send."""
+        if self.store.lists_fingerprint(ctx.user_id, now) != snapshot.lists:
+            return None
+        items = self.store.snapshot_items(ctx.device_id, storage_id, snapshot, snapshot.position, limit)
+        if not items:
+            return None
+        objected = self.store.suppressed_since(snapshot.suppressions)
+        if objected and (any((e, i) in objected for e, i, version, _ in items if version is not None)
+                         or self.store.holds_any(ctx.device_id, storage_id, objected)):
+            return None
+        by_entity: dict[str, list[int]] = {}
+        for entity, entity_id, version, _ in items:
+            if version is not None:
+                if entity in ("campaign", "assignment"):
+                    return None  # their data comes with the whole entitlement (only after many deletes)
+                by_entity.setdefault(entity, []).append(entity_id)
+        versions = Entitlement(versions={(e, i): v for e, i, v, _ in items if v is not None})
+        data = {entity: (self.store.derive(entity, ids, ctx.user_id, now) if entity in DERIVED
+                         else self.store.materialise(entity, ids, ctx.user_id, versions))
+                for entity, ids in by_entity.items()}
+        changes, staged = [], []
+        for entity, entity_id, version, reason in items:
+            if version is None:
+                changes.append({"entity": entity, "id": entity_id, "op": "delete", "reason": reason})
+                staged.append((entity, entity_id, None))
+                continue
+            body = data[entity].get(entity_id)
+            if body is None:  # gone since the snapshot; the next computation deletes it if the device holds it
+                continue
+            if entity in DERIVED:
+                version = content_version(body)  # their data is computed now, so is their version
+            changes.append({"entity": entity, "id": entity_id, "op": "upsert", "version": version, "data": body})
+            staged.append((entity, entity_id, version))
+        self.store.stage(ctx.device_id, storage_id, staged)
+        advanced = replace(snapshot, position=snapshot.position + len(items))
+        return changes, advanced.position < advanced.size, advanced
+
+
+def _delete_reason(entity: str, entity_id: int, entitled: Entitlement) -> str:
+    if entity == "elector" and entity_id in entitled.suppressed:
+        return "erased" if entitled.suppressed[entity_id] == "erasure" else "suppressed"
+    return "out_of_scope"

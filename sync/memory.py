@@ -27,6 +27,7 @@ from sync.store import (
     Entitlement,
     Receipt,
     ReviewRequest,
+    Snapshot,
     StorageState,
     Store,
 )
@@ -63,6 +64,8 @@ class _World:
     outbox_reports: dict[tuple, OutboxHealth] = field(default_factory=dict)
     holdings: dict[tuple, dict] = field(default_factory=dict)
     pending: dict[tuple, list] = field(default_factory=dict)
+    snapshots: dict[tuple, dict] = field(default_factory=dict)  # storage -> snapshot state
+    snapshot_items: dict[tuple, list] = field(default_factory=dict)  # (storage, token) -> work list
     states: dict[int, ElectorState] = field(default_factory=dict)
     reviews: list[ReviewRequest] = field(default_factory=list)
     queue: set[int] = field(default_factory=set)
@@ -351,3 +354,46 @@ class MemoryStore(Store):
                 out[i] = body
             return out
         raise ValueError(f"unknown entity {entity!r}")
+
+    # -- pull snapshots ---------------------------------------------------------------------------
+    def lists_fingerprint(self, user_id, now):
+        return sorted([a.id, a.version, a.starts_at.isoformat(), a.ends_at.isoformat()]
+                      for a in self.world.assignments.values()
+                      if user_id in a.user_ids and a.starts_at <= now < a.ends_at)
+
+    def suppression_mark(self, now):
+        # Transactions here are serial, so "every suppression so far" is exact.
+        return {"seen": len(self.world.suppressions)}
+
+    def suppressed_since(self, mark):
+        return {("member", s["member_id"]) if s.get("member_id") is not None else ("elector", s["elector_id"])
+                for s in self.world.suppressions[mark["seen"]:]}
+
+    def holds_any(self, device_id, storage_id, keys):
+        held = self.world.holdings.get((device_id, storage_id), {})
+        return any(key in held for key in keys)
+
+    def snapshot(self, device_id, storage_id):
+        state = self.world.snapshots.get((device_id, storage_id))
+        return Snapshot.from_dict(state) if state is not None else None
+
+    def save_snapshot(self, device_id, storage_id, snapshot, items=None):
+        key = (device_id, storage_id)
+        self.world.snapshots[key] = copy.deepcopy(snapshot.to_dict())
+        if items is not None:
+            for other in [k for k in self.world.snapshot_items if k[0] == key]:
+                del self.world.snapshot_items[other]
+            self.world.snapshot_items[(key, snapshot.token)] = [tuple(i) for i in items]
+
+    def snapshot_items(self, device_id, storage_id, snapshot, start, count):
+        return list(self.world.snapshot_items.get(((device_id, storage_id), snapshot.token), [])[start:start + count])
+
+    def drop_snapshot(self, device_id, storage_id):
+        key = (device_id, storage_id)
+        self.world.snapshots.pop(key, None)
+        for other in [k for k in self.world.snapshot_items if k[0] == key]:
+            del self.world.snapshot_items[other]
+
+    def derive(self, entity, ids, user_id, now):
+        entitled = self.entitlement(user_id, self.now() if now is None else now)
+        return {i: entitled.data[(entity, i)] for i in ids if (entity, i) in entitled.data}

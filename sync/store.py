@@ -184,6 +184,42 @@ class Entitlement:
         self.data[(entity, entity_id)] = data
 
 
+@dataclass
+class Snapshot:
+    """A download's work list, computed once at its first page and served page by page (docs/sync-protocol.md
+    8.6): what the device lacked then, in page order, stored by the store as ids, versions and delete reasons.
+
+    It is used only by the pull that confirms the page it last served (``page_token``); any other pull (a lost
+    page, a second tab, a pull from nothing) drops it and computes afresh. Each page first checks that it is
+    still true enough to serve: the user's current lists (``lists``) unchanged, and no suppression newer than
+    ``suppressions`` naming someone the device holds or is about to be sent. Otherwise the page is computed
+    afresh, so an objection still reaches the phone at its next pull; any other change reaches it at the
+    latest by the pull after the download (the next pull with nothing left in the snapshot recomputes)."""
+
+    token: int  # names its stored items, so two racing downloads of one storage never mix theirs
+    page_token: int  # the page it served last: only the cursor confirming that page continues it
+    position: int  # the next item to send
+    size: int
+    lists: list  # the store's fingerprint of the user's current lists when it was taken
+    suppressions: dict  # the store's mark of the suppressions it already accounts for
+
+    def to_dict(self) -> dict:
+        return {"token": self.token, "page_token": self.page_token, "position": self.position, "size": self.size,
+                "lists": self.lists, "suppressions": self.suppressions}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Snapshot | None":
+        try:
+            return cls(int(data["token"]), int(data["page_token"]), int(data["position"]), int(data["size"]),
+                       list(data["lists"]), dict(data["suppressions"]))
+        except (KeyError, TypeError, ValueError):
+            return None  # unreadable: the pull computes afresh
+
+
+# One item of a snapshot's work list: (entity, id, version or None for a delete, delete reason or None).
+SnapshotItem = tuple[str, int, "int | None", "str | None"]
+
+
 def content_version(data) -> int:
     """A version that changes whenever ``data`` does: a 31-bit digest of its canonical JSON."""
     encoded = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -332,3 +368,44 @@ class Store(ABC):
     def materialise(self, entity: str, ids: list[int], user_id: int, entitled: Entitlement) -> dict[int, dict]:
         """The data a device needs for each entity: the least personal data that does the job. A list's
         items name only the people in ``entitled`` (never someone who has objected)."""
+
+    # -- pull snapshots (one download's work list, computed once) -----------------------------------
+    @abstractmethod
+    def lists_fingerprint(self, user_id: int, now: datetime) -> list:
+        """What identifies the user's current lists and their versions (JSON-storable): a snapshot taken under
+        another fingerprint is out of date."""
+
+    @abstractmethod
+    def suppression_mark(self, now: datetime) -> dict:
+        """A mark (JSON-storable) of every suppression that may be visible now. Read it before the entitlement
+        it goes with, so a suppression committed in between is counted as new, never as accounted for."""
+
+    @abstractmethod
+    def suppressed_since(self, mark: dict) -> set[tuple[str, int]]:
+        """The people, ("elector", id) or ("member", id), named by suppressions not covered by ``mark``."""
+
+    @abstractmethod
+    def holds_any(self, device_id: uuid.UUID, storage_id: uuid.UUID, keys: set[tuple[str, int]]) -> bool:
+        """Whether the device's holdings include any of ``keys``."""
+
+    @abstractmethod
+    def snapshot(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> Snapshot | None: ...
+
+    @abstractmethod
+    def save_snapshot(self, device_id: uuid.UUID, storage_id: uuid.UUID, snapshot: Snapshot,
+                      items: list[SnapshotItem] | None = None) -> None:
+        """Store the snapshot's state; with ``items``, also its work list, replacing any other of this storage.
+        The storage itself is saved first."""
+
+    @abstractmethod
+    def snapshot_items(self, device_id: uuid.UUID, storage_id: uuid.UUID, snapshot: Snapshot, start: int,
+                       count: int) -> list[SnapshotItem]: ...
+
+    @abstractmethod
+    def drop_snapshot(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> None:
+        """Forget the storage's snapshot and its work list (the download completed, or it is out of date)."""
+
+    @abstractmethod
+    def derive(self, entity: str, ids: list[int], user_id: int, now: datetime) -> dict[int, dict]:
+        """The current data of these ``activity`` or ``member`` entities for this user, computed for these ids
+        only (a page served from a snapshot); an id the user no longer has is left out."""

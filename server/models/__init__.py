@@ -36,6 +36,7 @@ from server.models.sync import (
     DeviceStorage,
     ElectorState,
     ElectorUpdate,
+    PullSnapshotChunk,
     ReconcileQueue,
     ReviewItem,
     SyncReceipt,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -54,6 +54,29 @@ class DeviceStorage(db.Model):
     oldest_unsent_at: Mapped[datetime | None] = mapped_column()
     app_version: Mapped[str | None] = mapped_column(String(32))
     reported_at: Mapped[datetime | None] = mapped_column()
+    # The download in progress, if any (sync.store.Snapshot): the random token of its chunks, the page token
+    # it continues from, the position of the next item, how many items, and what would make it out of date
+    # (the user's lists, and the suppressions it already accounts for). Ids and versions only.
+    snapshot: Mapped[dict | None] = mapped_column()
+
+
+class PullSnapshotChunk(db.Model):
+    """A slice of a download's work list (sync.store.Snapshot): the entities still to send, in page order, as
+    [[entity, id, version or null, delete reason or null], ...]. Ids, versions and reasons, nothing personal.
+    Replaced by the next download, dropped when the download completes, and gone with its storage."""
+
+    __tablename__ = "pull_snapshot_chunk"
+    __table_args__ = (
+        ForeignKeyConstraint(["device_id", "storage_id"], ["device_storage.device_id", "device_storage.storage_id"],
+                             ondelete="CASCADE"),
+    )
+
+    device_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    storage_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # Random per snapshot, so two downloads of one storage racing each other never collide.
+    token: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(primary_key=True)
+    items: Mapped[list] = mapped_column()
 
 
 class DeviceHolding(db.Model):

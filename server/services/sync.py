@@ -23,6 +23,7 @@ from server.models import (
     ReconcileQueue,
     Revocation,
 )
+from server.models.sync import PullSnapshotChunk
 from server.orm import utcnow
 from server.services.sync_store import SqlStore
 from sync.engine import Limits, SyncEngine
@@ -44,6 +45,8 @@ def limits() -> Limits:
         conflict_window=timedelta(hours=cfg["SYNC_CONFLICT_WINDOW_HOURS"]),
         reconcile_inline_max=cfg["SYNC_RECONCILE_INLINE_MAX"],
         assignment_grace=timedelta(days=cfg["SYNC_ASSIGNMENT_GRACE_DAYS"]),
+        # Off only to measure the old way side by side (bench/sync_bench.py); not a setting to deploy with.
+        pull_snapshots=cfg.get("SYNC_PULL_SNAPSHOTS", True),
     )
 
 
@@ -150,6 +153,9 @@ def purge_stale_storage() -> int:
     for device_id, storage_id in stale:
         db.session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id,
                                                        DeviceHolding.storage_id == storage_id))
+        # A download left unfinished (its snapshot: ids and versions). The foreign key cascades too.
+        db.session.execute(delete(PullSnapshotChunk).where(PullSnapshotChunk.device_id == device_id,
+                                                           PullSnapshotChunk.storage_id == storage_id))
         db.session.execute(delete(DeviceStorage).where(DeviceStorage.device_id == device_id,
                                                        DeviceStorage.storage_id == storage_id))
     db.session.commit()

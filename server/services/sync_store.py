@@ -5,11 +5,27 @@ first and then loses cleanly; reconciliation locks its electors in id order firs
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, selectinload
 
@@ -38,6 +54,7 @@ from server.models import (
     SuppressionKind,
     SyncReceipt,
 )
+from server.models.sync import PullSnapshotChunk
 from server.orm import dialect_insert, utcnow
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
@@ -51,6 +68,7 @@ from sync.store import (
     MemberInfo,
     OutboxHealth,
     Receipt,
+    Snapshot,
     StorageState,
     Store,
 )
@@ -59,6 +77,11 @@ FLAGS = ("moved", "deceased", "do_not_contact")
 # Materialised data must match the versions just read from the database, not rows the session
 # happened to load earlier (a CLI command or job may serve several syncs in one session).
 FRESH = {"populate_existing": True}
+# A download's snapshot (sync.store.Snapshot) is stored in chunks of this many items, so a page reads one or two.
+SNAPSHOT_CHUNK = 1000
+# Longer than any transaction that adds a suppression stays open (see SqlStore.suppression_mark).
+SNAPSHOT_MARGIN = timedelta(hours=1)
+ELECTOR_NUMBER = Elector.elector_number.fget  # the printed number, from a plain row as from an elector
 
 
 class SqlStore(Store):
@@ -92,7 +115,12 @@ class SqlStore(Store):
 
     # -- devices ----------------------------------------------------------------------------------
     def storage(self, device_id, storage_id):
-        row = self.session.get(DeviceStorage, (device_id, storage_id), populate_existing=True)
+        # The columns the engine needs, not the row: its pending page and snapshot are read when needed.
+        row = self.session.execute(select(
+            DeviceStorage.device_id, DeviceStorage.storage_id, DeviceStorage.last_seq, DeviceStorage.acked_token,
+            DeviceStorage.pending_token, DeviceStorage.clock_offset_seconds, DeviceStorage.last_push_at,
+            DeviceStorage.last_pull_at).where(DeviceStorage.device_id == device_id,
+                                              DeviceStorage.storage_id == storage_id)).first()
         if row is None:
             return None
         return StorageState(row.device_id, row.storage_id, row.last_seq, row.acked_token, row.pending_token,
@@ -130,6 +158,15 @@ class SqlStore(Store):
         """``column IN ids``, for the reads by id below. One hook, so that a store reading tens of thousands
         of ids at once (the import's, server/services/imports/store.py) can send them as one array."""
         return column.in_(ids)
+
+    def _any(self, column, ids):
+        """``column IN ids`` as one parameter (an array on PostgreSQL, a JSON list on SQLite), for the pull's
+        reads of thousands of ids: an IN of thousands of parameters costs more to build than to run."""
+        ids = sorted(set(ids))
+        if self.dialect == "postgresql":
+            return column == any_(bindparam(None, ids, type_=ARRAY(column.type)))
+        listed = func.json_each(bindparam(None, json.dumps(ids))).table_valued("value")
+        return column.in_(select(listed.c.value))
 
     def receipts(self, mutation_ids):
         if not mutation_ids:
@@ -223,6 +260,16 @@ class SqlStore(Store):
                 select(Suppression.elector_id, Suppression.kind, Suppression.channel)
                 .where(self._in(Suppression.elector_id, elector_ids), Suppression.lifted_at.is_(None))):
             found.setdefault(elector_id, []).append((kind.value, channel.value))
+        return found
+
+    def _active_suppressions(self, elector_ids):
+        """``suppressions``, for the thousands of electors of a pull."""
+        found: dict[int, list] = {}
+        if elector_ids:
+            for elector_id, kind, channel in self.session.execute(
+                    select(Suppression.elector_id, Suppression.kind, Suppression.channel)
+                    .where(self._any(Suppression.elector_id, elector_ids), Suppression.lifted_at.is_(None))):
+                found.setdefault(elector_id, []).append((kind.value, channel.value))
         return found
 
     def members(self, ids):
@@ -393,9 +440,20 @@ class SqlStore(Store):
 
     def entitlement(self, user_id, now):
         ent = Entitlement()
-        assignments = list(self.session.scalars(
-            select(Assignment).where(Assignment.id.in_(self._active_assignments(user_id, now)))
-            .options(selectinload(Assignment.items)), execution_options=FRESH))
+        # Plain rows, not ORM objects: this reads every item of the user's lists, and loading (then expiring)
+        # an object per item was most of its cost.
+        assignments = self.session.execute(
+            select(Assignment.id, Assignment.campaign_id, Assignment.kind, Assignment.name, Assignment.starts_at,
+                   Assignment.ends_at, Assignment.session_at, Assignment.meeting_place)
+            .where(Assignment.id.in_(self._active_assignments(user_id, now))).order_by(Assignment.id)).all()
+        items: dict[int, list] = {a.id: [] for a in assignments}
+        if assignments:
+            for item in self.session.execute(
+                    select(AssignmentItem.assignment_id, AssignmentItem.property_id, AssignmentItem.elector_id,
+                           AssignmentItem.member_id, AssignmentItem.position, AssignmentItem.reason)
+                    .where(AssignmentItem.assignment_id.in_(list(items)))
+                    .order_by(AssignmentItem.assignment_id, AssignmentItem.position, AssignmentItem.id)):
+                items[item.assignment_id].append(item)
         # How the user reaches each person, and since when (the earliest start of the lists doing so).
         walked: dict[int, datetime] = {}  # property -> since
         door_since: dict[int, datetime] = {}
@@ -403,68 +461,92 @@ class SqlStore(Store):
         member_since: dict[int, tuple[datetime, str | None]] = {}  # member -> (since, why they are called)
 
         def earliest(into, key, at):
-            into[key] = min(into.get(key, at), at)
+            if key not in into or at < into[key]:
+                into[key] = at
 
         for a in assignments:
-            for item in a.items:
+            listed = phone_since if a.kind == AssignmentKind.CALL else door_since
+            for item in items[a.id]:
                 if item.property_id is not None:
                     earliest(walked, item.property_id, a.starts_at)
                 if item.elector_id is not None:
-                    earliest(phone_since if a.kind == AssignmentKind.CALL else door_since, item.elector_id, a.starts_at)
+                    earliest(listed, item.elector_id, a.starts_at)
                 if item.member_id is not None and (item.member_id not in member_since
                                                    or a.starts_at < member_since[item.member_id][0]):
                     member_since[item.member_id] = (a.starts_at, item.reason)
-        reachable = or_(Elector.property_id.in_(walked), Elector.id.in_(set(door_since) | set(phone_since)))
-        electors = self.session.execute(
-            select(Elector.id, Elector.version, Elector.status, Elector.property_id).where(reachable)).all()
-        for e in electors:
-            if e.property_id in walked:
-                earliest(door_since, e.id, walked[e.property_id])
-        suppressions = self.suppressions({e.id for e in electors})
+        electors = []
+        if walked or door_since or phone_since:
+            reachable = or_(self._any(Elector.property_id, walked),
+                            self._any(Elector.id, set(door_since) | set(phone_since)))
+            electors = self.session.execute(
+                select(Elector.id, Elector.version, Elector.status, Elector.property_id).where(reachable)).all()
+        for e_id, _, _, property_id in electors:
+            if property_id in walked:
+                earliest(door_since, e_id, walked[property_id])
+        suppressions = self._active_suppressions({e.id for e in electors})
         property_ids = set(walked)
-        for e in electors:
-            ways = {way for way, since in (("door", door_since), ("phone", phone_since)) if e.id in since}
-            active_here = suppressions.get(e.id, [])
-            if all(suppression_applies(active_here, way) for way in ways):
-                ent.suppressed[e.id] = "erasure" if any(k == "erasure" for k, _ in active_here) else "do_not_contact"
-            elif e.status == ElectorStatus.CURRENT:
-                ent.versions[("elector", e.id)] = e.version * 2 + (1 if "phone" in ways else 0)
-                property_ids.add(e.property_id)
-        for p_id, p_version in self.session.execute(select(Property.id, Property.version)
-                                                    .where(Property.id.in_(property_ids))):
-            ent.versions[("property", p_id)] = p_version
+        versions = ent.versions
+        for e_id, e_version, e_status, property_id in electors:
+            active_here = suppressions.get(e_id)
+            if active_here:  # most electors have none: they are held however the user reaches them
+                ways = [way for way, since in (("door", door_since), ("phone", phone_since)) if e_id in since]
+                if all(suppression_applies(active_here, way) for way in ways):
+                    ent.suppressed[e_id] = ("erasure" if any(k == "erasure" for k, _ in active_here)
+                                            else "do_not_contact")
+                    continue
+            if e_status == ElectorStatus.CURRENT:
+                versions[("elector", e_id)] = e_version * 2 + (1 if e_id in phone_since else 0)
+                property_ids.add(property_id)
+        if property_ids:
+            for p_id, p_version in self.session.execute(select(Property.id, Property.version)
+                                                        .where(self._any(Property.id, property_ids))):
+                ent.versions[("property", p_id)] = p_version
         held = [eid for (entity, eid) in ent.versions if entity == "elector"]
-        for state in self.session.scalars(select(ElectorState).where(
-                ElectorState.elector_id.in_(held),
-                or_(ElectorState.last_door_at.is_not(None), ElectorState.last_call_at.is_not(None))),
-                execution_options=FRESH):
-            shown = views.activity(state, door_since.get(state.elector_id), phone_since.get(state.elector_id))
-            if shown is not None:
-                ent.derive("activity", state.elector_id, {"elector_id": state.elector_id, **shown})
+        self._entitle_activity(ent, held, door_since, phone_since)
         self._entitle_members(ent, member_since)
         # Lists and campaigns last: a list names only the people the user may hold, and both carry their
         # content's version, so any change to them reaches the phones.
         campaign_ids = {a.campaign_id for a in assignments}
-        for c in self.session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)).options(
-                selectinload(Campaign.codes), selectinload(Campaign.questions)), execution_options=FRESH):
-            ent.derive("campaign", c.id, campaign_for_device(c))
+        if campaign_ids:
+            for c in self.session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)).options(
+                    selectinload(Campaign.codes), selectinload(Campaign.questions)), execution_options=FRESH):
+                ent.derive("campaign", c.id, campaign_for_device(c))
         for a in assignments:
-            ent.derive("assignment", a.id, assignment_for_device(a, ent.versions))
+            ent.derive("assignment", a.id, assignment_for_device(a, items[a.id], ent.versions))
         return ent
+
+    def _entitle_activity(self, ent: Entitlement, elector_ids, door_since: dict, phone_since: dict) -> None:
+        for elector_id, data in self._activities(elector_ids, door_since, phone_since).items():
+            ent.derive("activity", elector_id, data)
+
+    def _activities(self, elector_ids, door_since: dict, phone_since: dict) -> dict[int, dict]:
+        """What the team has done about these electors since the lists reaching them began."""
+        found: dict[int, dict] = {}
+        if not elector_ids:
+            return found
+        for state in self.session.execute(select(
+                ElectorState.elector_id, ElectorState.last_door_at, ElectorState.last_door_outcome,
+                ElectorState.last_call_at, ElectorState.last_call_outcome, ElectorState.call_back_at).where(
+                self._any(ElectorState.elector_id, elector_ids),
+                or_(ElectorState.last_door_at.is_not(None), ElectorState.last_call_at.is_not(None)))):
+            shown = views.activity(state, door_since.get(state.elector_id), phone_since.get(state.elector_id))
+            if shown is not None:
+                found[state.elector_id] = {"elector_id": state.elector_id, **shown}
+        return found
 
     def _entitle_members(self, ent: Entitlement, member_since: dict) -> None:
         """Members on the user's call lists (not those who objected), with the latest call to each."""
         if not member_since:
             return
         objected = self.member_suppressions(set(member_since))
-        members = [m for m in self.session.scalars(select(Member).where(Member.id.in_(member_since)),
+        members = [m for m in self.session.scalars(select(Member).where(self._any(Member.id, member_since)),
                                                    execution_options=FRESH)
                    if not suppression_applies(objected.get(m.id, []), "phone")]
         calls: dict[int, list] = {}
         for r in self.session.execute(select(
                 ContactRecord.id, ContactRecord.member_id, ContactRecord.kind, ContactRecord.occurred_at,
                 ContactRecord.channel, self._meaning().label("meaning"), ContactRecord.supersedes_id,
-                ContactRecord.call_back_at).where(ContactRecord.member_id.in_([m.id for m in members]))):
+                ContactRecord.call_back_at).where(self._any(ContactRecord.member_id, [m.id for m in members]))):
             calls.setdefault(r.member_id, []).append(ContactEvent(
                 r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
                 supersedes=r.supersedes_id, call_back_at=r.call_back_at))
@@ -498,7 +580,21 @@ class SqlStore(Store):
         if confirmed and pending:
             held = [e for e in pending if e[2] is not None]
             gone = [e for e in pending if e[2] is None]
-            if held:
+            if held and self.dialect == "postgresql":
+                # One statement with three array parameters: a page's thousand rows as executemany cost more
+                # than all the rest of a page.
+                rows = func.unnest(bindparam(None, [e for e, _, _ in held], type_=ARRAY(String)),
+                                   bindparam(None, [i for _, i, _ in held], type_=ARRAY(Integer)),
+                                   bindparam(None, [v for _, _, v in held], type_=ARRAY(Integer)),
+                                   ).table_valued("entity", "entity_id", "version").render_derived()
+                stmt = self._insert(DeviceHolding).from_select(
+                    ["device_id", "storage_id", "entity", "entity_id", "version"],
+                    select(literal(device_id, Uuid()), literal(storage_id, Uuid()), rows.c.entity, rows.c.entity_id,
+                           rows.c.version))
+                self.session.execute(stmt.on_conflict_do_update(
+                    index_elements=["device_id", "storage_id", "entity", "entity_id"],
+                    set_={"version": stmt.excluded.version}))
+            elif held:
                 stmt = self._insert(DeviceHolding)
                 self.session.execute(stmt.on_conflict_do_update(
                     index_elements=["device_id", "storage_id", "entity", "entity_id"],
@@ -509,7 +605,7 @@ class SqlStore(Store):
                 self.session.execute(delete(DeviceHolding).where(
                     DeviceHolding.device_id == device_id, DeviceHolding.storage_id == storage_id,
                     DeviceHolding.entity == entity,
-                    DeviceHolding.entity_id.in_([i for e, i, _ in gone if e == entity])))
+                    self._any(DeviceHolding.entity_id, [i for e, i, _ in gone if e == entity])))
         if pending:
             self.session.execute(update(DeviceStorage).where(
                 DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id).values(pending=[]))
@@ -520,16 +616,22 @@ class SqlStore(Store):
     def materialise(self, entity, ids, user_id, entitled):
         if entity in ("campaign", "assignment", "activity", "member"):  # computed with the entitlement
             return {i: entitled.data[(entity, i)] for i in ids}
+        # Plain rows read now, so the data matches the database, never rows the session loaded earlier.
         if entity == "property":
-            rows = self.session.scalars(select(Property).where(Property.id.in_(ids)), execution_options=FRESH)
+            rows = self.session.execute(select(
+                Property.id, Property.address_lines, Property.postcode, Property.street, Property.house_number,
+                Property.building, Property.flat, Property.sort_key, Property.polling_district_id)
+                .where(self._any(Property.id, ids)))
             return {p.id: {"id": p.id, "address_lines": p.address_lines, "postcode": p.postcode, "street": p.street,
                            "house_number": p.house_number, "building": p.building, "flat": p.flat,
                            "sort_key": p.sort_key, "polling_district_id": p.polling_district_id} for p in rows}
         if entity == "elector":
-            rows = self.session.scalars(select(Elector).where(Elector.id.in_(ids)), execution_options=FRESH)
+            rows = self.session.execute(select(
+                Elector.id, Elector.property_id, Elector.prefix, Elector.number, Elector.suffix, Elector.surname,
+                Elector.forenames, Elector.version, Elector.phone).where(self._any(Elector.id, ids)))
             out = {}
             for e in rows:
-                body = {"id": e.id, "property_id": e.property_id, "elector_number": e.elector_number,
+                body = {"id": e.id, "property_id": e.property_id, "elector_number": ELECTOR_NUMBER(e),
                         "surname": e.surname, "forenames": e.forenames, "version": e.version}
                 if entitled.versions.get(("elector", e.id), 0) % 2:  # a phone number only where they are to call
                     body["phone"] = e.phone
@@ -537,16 +639,132 @@ class SqlStore(Store):
             return out
         raise ValueError(f"unknown entity {entity!r}")
 
+    # -- pull snapshots ---------------------------------------------------------------------------
+    def lists_fingerprint(self, user_id, now):
+        # Every change a device should see bumps a list's version (name, dates, items, who holds it).
+        return [[r.id, r.version, r.starts_at.isoformat(), r.ends_at.isoformat()] for r in self.session.execute(
+            select(Assignment.id, Assignment.version, Assignment.starts_at, Assignment.ends_at)
+            .where(Assignment.id.in_(self._active_assignments(user_id, now))).order_by(Assignment.id))]
 
-def assignment_for_device(a: Assignment, entitled_versions: dict) -> dict:
-    """A walk or call list as a phone holds it: its items name only the people the user may hold."""
-    items = [{k: v for k, v in (("property_id", i.property_id), ("elector_id", i.elector_id),
+    def suppression_mark(self, now):
+        # Suppression ids are handed out before their transactions commit, so one committed late may have an id
+        # below others already seen (docs: sync-pitfalls 3). The mark is therefore every id above the newest
+        # suppression made more than SNAPSHOT_MARGIN ago (a transaction still open then has an id above it):
+        # those visible now are accounted for, and later pages look only at ids above the newest seen and at
+        # the gaps below it.
+        after = self.session.scalar(select(Suppression.id).where(Suppression.created_at < now - SNAPSHOT_MARGIN)
+                                    .order_by(Suppression.id.desc()).limit(1)) or 0
+        seen = sorted(self.session.scalars(select(Suppression.id).where(Suppression.id > after)))
+        gaps, expected = [], after + 1
+        for i in seen:
+            gaps.extend(range(expected, min(i, expected + len(seen) + 1)))
+            expected = i + 1
+            if len(gaps) > len(seen):  # ids far apart: list those seen instead (the shorter list)
+                return {"after": after, "seen": seen}
+        return {"after": after, "newest": seen[-1] if seen else after, "gaps": gaps}
+
+    def suppressed_since(self, mark):
+        if "seen" in mark:
+            newer = and_(Suppression.id > mark["after"], Suppression.id.not_in(mark["seen"]))
+        else:
+            newer = Suppression.id > mark["newest"]
+            if mark["gaps"]:
+                newer = or_(newer, Suppression.id.in_(mark["gaps"]))
+        return {("member", m) if m is not None else ("elector", e) for e, m in self.session.execute(
+            select(Suppression.elector_id, Suppression.member_id).where(newer))}
+
+    def holds_any(self, device_id, storage_id, keys):
+        if not keys:
+            return False
+        by_entity: dict[str, list[int]] = {}
+        for entity, entity_id in keys:
+            by_entity.setdefault(entity, []).append(entity_id)
+        return self.session.scalar(select(DeviceHolding.entity_id).where(
+            DeviceHolding.device_id == device_id, DeviceHolding.storage_id == storage_id,
+            or_(*(and_(DeviceHolding.entity == entity, DeviceHolding.entity_id.in_(ids))
+                  for entity, ids in by_entity.items()))).limit(1)) is not None
+
+    def snapshot(self, device_id, storage_id):
+        state = self.session.scalar(select(DeviceStorage.snapshot).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id))
+        return Snapshot.from_dict(state) if state else None
+
+    def save_snapshot(self, device_id, storage_id, snapshot, items=None):
+        where = (PullSnapshotChunk.device_id == device_id, PullSnapshotChunk.storage_id == storage_id)
+        if items is not None:
+            self.session.execute(delete(PullSnapshotChunk).where(*where))
+            self.session.execute(insert(PullSnapshotChunk), [
+                {"device_id": device_id, "storage_id": storage_id, "token": snapshot.token, "chunk": n,
+                 "items": items[start:start + SNAPSHOT_CHUNK]}  # tuples are written as JSON arrays
+                for n, start in enumerate(range(0, len(items), SNAPSHOT_CHUNK))])
+        self.session.execute(update(DeviceStorage).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)
+            .values(snapshot=snapshot.to_dict()))
+
+    def snapshot_items(self, device_id, storage_id, snapshot, start, count):
+        first, last = start // SNAPSHOT_CHUNK, (start + count - 1) // SNAPSHOT_CHUNK
+        chunks = self.session.execute(select(PullSnapshotChunk.items).where(
+            PullSnapshotChunk.device_id == device_id, PullSnapshotChunk.storage_id == storage_id,
+            PullSnapshotChunk.token == snapshot.token, PullSnapshotChunk.chunk.between(first, last))
+            .order_by(PullSnapshotChunk.chunk)).scalars().all()
+        items = [tuple(i) for chunk in chunks for i in chunk]
+        offset = start - first * SNAPSHOT_CHUNK
+        return items[offset:offset + count]
+
+    def drop_snapshot(self, device_id, storage_id):
+        self.session.execute(delete(PullSnapshotChunk).where(PullSnapshotChunk.device_id == device_id,
+                                                             PullSnapshotChunk.storage_id == storage_id))
+        self.session.execute(update(DeviceStorage).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id,
+            DeviceStorage.snapshot.is_not(None)).values(snapshot=None))
+
+    def derive(self, entity, ids, user_id, now):
+        """Activity or members for these ids only: how the user reaches them, read from the items naming them."""
+        ent = Entitlement()
+        if not ids:
+            return {}
+        active = self._active_assignments(user_id, now)
+        if entity == "activity":
+            door_since: dict[int, datetime] = {}
+            phone_since: dict[int, datetime] = {}
+            listed = (select(AssignmentItem.elector_id, Assignment.kind, Assignment.starts_at)
+                      .join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+                      .where(Assignment.id.in_(active), self._any(AssignmentItem.elector_id, ids)))
+            for elector_id, kind, starts_at in self.session.execute(listed):
+                into = phone_since if kind == AssignmentKind.CALL else door_since
+                into[elector_id] = min(into.get(elector_id, starts_at), starts_at)
+            at_home = (select(Elector.id, Assignment.starts_at)
+                       .join(AssignmentItem, AssignmentItem.property_id == Elector.property_id)
+                       .join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+                       .where(Assignment.id.in_(active), self._any(Elector.id, ids)))
+            for elector_id, starts_at in self.session.execute(at_home):
+                door_since[elector_id] = min(door_since.get(elector_id, starts_at), starts_at)
+            return self._activities(ids, door_since, phone_since)  # the engine computes their versions
+        elif entity == "member":
+            member_since: dict[int, tuple[datetime, str | None]] = {}
+            for member_id, reason, starts_at in self.session.execute(
+                    select(AssignmentItem.member_id, AssignmentItem.reason, Assignment.starts_at)
+                    .join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+                    .where(Assignment.id.in_(active), self._any(AssignmentItem.member_id, ids))
+                    .order_by(Assignment.starts_at, Assignment.id)):
+                if member_id not in member_since or starts_at < member_since[member_id][0]:
+                    member_since[member_id] = (starts_at, reason)
+            self._entitle_members(ent, member_since)
+        else:
+            raise ValueError(f"{entity!r} comes with the whole entitlement")
+        return {i: ent.data[(entity, i)] for i in ids if (entity, i) in ent.data}
+
+
+def assignment_for_device(a, items, entitled_versions: dict) -> dict:
+    """A walk or call list as a phone holds it (``a`` and ``items``: its row and its items' rows, in order): its
+    items name only the people the user may hold."""
+    shown = [{k: v for k, v in (("property_id", i.property_id), ("elector_id", i.elector_id),
                                 ("member_id", i.member_id), ("position", i.position)) if v is not None}
-             for i in a.items]
+             for i in items]
     return {"id": a.id, "name": a.name, "kind": a.kind.value, "campaign_id": a.campaign_id,
             "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
             "session_at": a.session_at.isoformat() if a.session_at else None, "meeting_place": a.meeting_place,
-            "items": views.list_items(items, entitled_versions)}
+            "items": views.list_items(shown, entitled_versions)}
 
 
 def campaign_for_device(c: Campaign) -> dict:
