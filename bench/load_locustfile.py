@@ -9,9 +9,9 @@ Each simulated phone (a locust user) is one volunteer's app:
 3. then, over and over, knocks on a door of its list at a human pace (locust's ``wait_time``, compressed), making
    one ``contact`` mutation per elector at the address, with a client-made id and the next ``seq``;
 4. once the outbox holds its burst (5 to 30 mutations, drawn afresh each time) it starts a sync cycle beside the
-   canvassing, as the PWA does (one at a time; the volunteer does not wait for it): push the outbox, then pull
-   from its cursor until ``has_more`` is false (the teammates' knocks arrive as ``activity``). When the server is
-   slow the outbox grows meanwhile, and the next push carries more;
+   canvassing, as the PWA does (one at a time; the volunteer does not wait for it): push what the outbox held when
+   the cycle began, then pull from its cursor until ``has_more`` is false (the teammates' knocks arrive as
+   ``activity``). When the server is slow the outbox grows meanwhile, and the next cycle's push carries more;
 5. about one push in ten is a **replay**: the phone behaves as if the answer was lost on the way back, waits a
    moment (the protocol's backoff) and sends the very same batch again (same ids, same content).
 
@@ -169,9 +169,11 @@ class Phone(FastHttpUser):
             self.outbox.append(mutation)
 
     def sync(self) -> None:
-        """Push the outbox (at most 500 at a time), then pull until has_more is false (docs/sync-protocol.md 5)."""
-        while self.outbox:
-            batch = self.outbox[:500]
+        """Push what the outbox held when the cycle began (at most 500 at a time), then pull until has_more is
+        false (docs/sync-protocol.md 5 and 13): doors knocked meanwhile wait for the next cycle, as in the PWA."""
+        through = self.state["seq"]
+        while self.outbox and self.outbox[0]["seq"] <= through:
+            batch = [m for m in self.outbox[:500] if m["seq"] <= through]
             answers = self._push(batch, PUSH)
             if answers is None:
                 return  # a failed push leaves the outbox as it was; the next cycle sends it again

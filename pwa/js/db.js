@@ -319,10 +319,10 @@ export async function commitMutations(items, { calls = 0 } = {}) {
  * The oldest pending mutations, by seq, exactly as first built. Each is marked as attempted in the same
  * transaction: from then on the server may have it, so it can only be withdrawn by a retraction.
  */
-export async function pendingBatch(max) {
+export async function pendingBatch(max, throughSeq = Infinity) {
   return tx(['outbox'], 'readwrite', ({ outbox }) => new Promise((resolve, reject) => {
     const batch = [];
-    const cursor = outbox.index('seq').openCursor();
+    const cursor = outbox.index('seq').openCursor(IDBKeyRange.upperBound(throughSeq));
     cursor.onerror = () => reject(cursor.error);
     cursor.onsuccess = () => {
       const c = cursor.result;

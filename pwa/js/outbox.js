@@ -93,8 +93,13 @@ export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = (
   let maxCount = limits.max_mutations_per_push || DEFAULT_LIMITS.max_mutations_per_push;
   const maxBytes = limits.max_push_bytes || DEFAULT_LIMITS.max_push_bytes;
   const total = await db.pendingMutations();
+  // Only what was waiting when the cycle began: records made meanwhile go in the next cycle (the scheduler
+  // runs one again at once). Otherwise a volunteer recording faster than a busy server answers keeps the
+  // cycle pushing for ever, and the pull (objections, list changes) never comes.
+  const { seq } = await db.getMeta(['seq']);
+  const throughSeq = Number.isFinite(seq) ? seq : Infinity;
   for (;;) {
-    const candidates = await db.pendingBatch(maxCount);
+    const candidates = await db.pendingBatch(maxCount, throughSeq);
     const batch = fitBatch(candidates, maxBytes);
     const outbox = await outboxReport(batch);
     const reportKey = JSON.stringify([session.storageId, outbox]);

@@ -1,7 +1,9 @@
 // Why: a sync cycle is "push the outbox, then pull pages until has_more is false", obeying wipe and
 // reset_required, and only one may run at a time per storage, across tabs and the service worker
-// (navigator.locks). runSyncCycle is that cycle; SyncScheduler decides when to run it (load, online,
-// a timer, after a record, a button) and retries with backoff. No DOM here: the worker uses it too.
+// (navigator.locks). A push that fails for a reason worth retrying still lets the pull run, so objections
+// reach a phone the server is too busy to hear. runSyncCycle is that cycle; SyncScheduler decides when to
+// run it (load, online, a timer, after a record, a button) and retries with backoff. No DOM here: the
+// worker uses it too.
 import * as api from './api.js';
 import * as db from './db.js';
 import { Backoff, DEFAULT_LIMITS, pushAll, PushStopped } from './outbox.js';
@@ -74,11 +76,17 @@ async function cycle(onProgress) {
   if (!canSync(session.user)) return { skipped: 'role_does_not_sync' };
   const limits = await checkHello();
   let pushed;
+  let pushFailure = null;
   try {
     pushed = await pushAll({ session, limits, onProgress: (p) => onProgress({ phase: 'push', ...p }) });
   } catch (error) {
     if (error instanceof PushStopped && error.kind === 'wipe') return wipeDevice({}, 'lost');
-    throw error;
+    if (!error.retryable) throw error;
+    // The server is busy or the signal weak: the records stay in the outbox and the cycle fails (so the
+    // scheduler backs off), but first pull. An objection or a changed list must reach the doorstep even
+    // while the server cannot yet take this phone's records (on polling day, pushes queue; pulls are cheap).
+    pushFailure = error;
+    pushed = { delivered: 0, failed: 0, suppressed: 0, reused: 0, batches: 0 };
   }
   onProgress({ phase: 'pull', received: 0, pages: 0, more: true });
   if (pushed.clock) await db.setMeta({ clockOffsetMs: Math.round(pushed.clock.offset_seconds * 1000) });
@@ -93,9 +101,11 @@ async function cycle(onProgress) {
       page = await api.pull(session.token, { storageId: session.storageId, cursor, limit: PAGE_LIMIT });
     } catch (error) {
       if (error instanceof api.ApiError && error.status === 401) throw new PushStopped('auth', error.message, error);
-      throw error;
+      throw pushFailure || error;
     }
     if (page.wipe) {
+      // Never wipe records the server has not had: with the push failing, wait for a cycle that delivers.
+      if (pushFailure) throw pushFailure;
       // Access has ended. The push above has normally delivered everything (held for an organiser to
       // review); one more try, then wipe.
       try { await pushAll({ session, limits }); } catch (error) { /* wiping regardless */ }
@@ -117,6 +127,7 @@ async function cycle(onProgress) {
   }
   const { clockOffsetMs = 0 } = await db.getMeta(['clockOffsetMs']);
   const ended = await db.expireEnded(Date.now() + clockOffsetMs);
+  if (pushFailure) throw pushFailure;
   return { pushed, received, pages, resets, ended };
 }
 

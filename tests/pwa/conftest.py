@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -53,14 +53,18 @@ class LiveServer:
     summary: object
     fail_pushes: int = 0  # answer the next N pushes with 503 AFTER the server has committed them
     drop_pushes: int = 0  # close the connection of the next N pushes, unanswered, after the commit
+    shed_pushes: int = 0  # answer the next N pushes 503 WITHOUT doing them, as an overloaded server sheds load
+    slow_pushes: int = 0  # hold the next N pushes for slow_seconds before doing them, as a queueing server does
+    slow_seconds: float = 0.0
     pushes_seen: int = 0
+    sync_log: list = field(default_factory=list)  # "push" / "pull", in the order the requests arrived
 
     def login_for(self, role: str) -> str:
         return next(login.email for login in self.summary.logins if login.role == role)
 
 
 class _PushSaboteur:
-    """WSGI middleware: lets a push reach the server and commit, then loses the answer.
+    """WSGI middleware: lets a push reach the server and commit, then loses the answer (or sheds it unread).
 
     A page.route() cannot do this reliably: a push may come from the service worker (Background Sync),
     whose requests Playwright's routing does not see. Losing it here works for both.
@@ -71,9 +75,19 @@ class _PushSaboteur:
         self.live = live
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/api/v1/sync/pull":
+            self.live.sync_log.append("pull")
         if environ.get("PATH_INFO") != "/api/v1/sync/push" or environ.get("REQUEST_METHOD") != "POST":
             return self.wsgi_app(environ, start_response)
         self.live.pushes_seen += 1
+        self.live.sync_log.append("push")
+        if self.live.slow_pushes:
+            self.live.slow_pushes -= 1
+            time.sleep(self.live.slow_seconds)
+        if self.live.shed_pushes:
+            self.live.shed_pushes -= 1
+            start_response("503 Service Unavailable", [("Content-Type", "text/html"), ("Retry-After", "30")])
+            return [b"<html><body>Service Unavailable: too busy</body></html>"]
         if not (self.live.fail_pushes or self.live.drop_pushes):
             return self.wsgi_app(environ, start_response)
         captured = {}

@@ -13,7 +13,7 @@ from server.models import (
     SuppressionKind,
 )
 from server.orm import utcnow
-from tests.pwa.conftest import db_scalar, screenshot, wait_until
+from tests.pwa.conftest import db_all, db_scalar, screenshot, wait_until
 from tests.pwa.helpers import (
     choose_doors, households, log_in, meta, open_app, outbox, record_at_doors, sync_now, until, wait_for_download,
     wait_for_offline_shell,
@@ -71,6 +71,69 @@ def test_a_suppression_made_while_the_phone_was_offline_removes_that_elector_at_
           message="the suppressed elector to leave the phone")
     page.get_by_text(name, exact=False).first.wait_for(state="detached")
     assert page.get_by_text(name).count() == 0
+
+
+def test_an_objection_reaches_the_phone_while_the_server_is_too_busy_to_take_its_records(page, context, live_server):
+    """Polling day: the server sheds pushes (503), but the phone still pulls, so an objection made at the
+    office takes that person off the doorstep list at once; the records wait, and arrive once it recovers."""
+    aid = ready_offline(page, context, live_server)
+    context.set_offline(True)
+    doors = households(page, aid)
+    visited = choose_doors(doors, count=1, people=2)
+    expected = record_at_doors(page, aid, visited)
+    objector = next(electors[0] for pid, electors in doors if electors and pid != visited[0][0])
+    person = db.session.get(Elector, objector)
+    db.session.add(Suppression(constituency_id=person.constituency_id, elector_id=objector,
+                               kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel.ALL,
+                               reason="Rang the office to object", source="elector_request"))
+    db.session.commit()
+    live_server.shed_pushes = 1000  # every push turned away unread, however often the phone retries
+
+    context.set_offline(False)
+    until(page, "async (id) => !(await (await import('/js/db.js')).get('elector', id))", objector,
+          message="the objector to leave the phone while its pushes are refused")
+    assert live_server.pushes_seen >= 1
+    assert outbox(page) == {"pending": 2, "failed": 0}
+    assert db_scalar(select(func.count()).select_from(ContactRecord)
+                     .where(ContactRecord.elector_id.in_(list(expected)))) == 0
+    screenshot(page, "privacy-objection-while-pushes-refused")
+
+    live_server.shed_pushes = 0
+    sync_now(page)
+    assert outbox(page) == {"pending": 0, "failed": 0}
+    stored = db_all(select(ContactRecord).where(ContactRecord.elector_id.in_(list(expected))))
+    assert {r.elector_id: (r.outcome, r.intention) for r in stored} == expected
+
+
+def test_a_canvasser_recording_faster_than_a_slow_server_answers_still_gets_the_objection_between_pushes(
+        page, context, live_server):
+    """A sync cycle sends what was waiting when it began, then pulls: a record made while the push is on its
+    way waits for the next cycle, so a volunteer who keeps knocking never starves the pull."""
+    aid = ready_offline(page, context, live_server)
+    doors = households(page, aid)
+    first, second = choose_doors(doors, count=2, people=2)
+    objector = next(electors[0] for pid, electors in doors if electors and pid not in (first[0], second[0]))
+    person = db.session.get(Elector, objector)
+    db.session.add(Suppression(constituency_id=person.constituency_id, elector_id=objector,
+                               kind=SuppressionKind.DO_NOT_CONTACT, channel=SuppressionChannel.ALL,
+                               reason="Rang the office to object", source="elector_request"))
+    db.session.commit()
+    live_server.sync_log.clear()
+    live_server.slow_pushes, live_server.slow_seconds = 1, 4.0
+
+    expected = record_at_doors(page, aid, [first])  # its sync starts soon after; the server takes 4 s to answer
+    wait_until(lambda: live_server.pushes_seen >= 1 and "push" in live_server.sync_log, message="the first push")
+    expected.update(record_at_doors(page, aid, [second]))  # recorded while that push is on its way
+    until(page, "async (id) => !(await (await import('/js/db.js')).get('elector', id))", objector,
+          message="the objector to leave the phone")
+    wait_until(lambda: len(db_all(select(ContactRecord).where(ContactRecord.elector_id.in_(list(expected)))))
+               == len(expected), message="every record to arrive")
+
+    log = live_server.sync_log
+    assert log[0] == "push" and "pull" in log[1:log.index("push", 1)], log  # the pull came between the pushes
+    stored = db_all(select(ContactRecord).where(ContactRecord.elector_id.in_(list(expected))))
+    assert {r.elector_id: (r.outcome, r.intention) for r in stored} == expected
+    assert outbox(page) == {"pending": 0, "failed": 0}
 
 
 def test_logout_warns_about_unsent_records_offers_the_export_then_deletes_everything(page, context, live_server):
