@@ -34,6 +34,7 @@ class ErrorCode(str, enum.Enum):
     RATE_LIMITED = "rate_limited"
     UNSUPPORTED_VERSION = "unsupported_version"
     INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class GroundworkError(Exception):
@@ -178,10 +179,47 @@ def handle_http_exception(exc: HTTPException):
     return _respond(status, code.value, message, details, headers)
 
 
+# SQLSTATEs of a database that is momentarily unreachable or busy, not of a fault in the request or the code:
+# connection exceptions (class 08), an operator intervention (shutdown, crash recovery, starting up), too many
+# connections, and a transaction the server chose to abort (serialisation failure, deadlock).
+_TRANSIENT_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "40001", "40P01"}
+RETRY_AFTER_UNAVAILABLE = 5  # seconds
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is restarting, unreachable or too busy to answer right now."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):  # every pooled connection busy for pool_timeout
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy saw the connection drop mid-request
+        return True
+    orig = exc.orig
+    if hasattr(orig, "sqlstate"):  # psycopg
+        # No SQLSTATE on an OperationalError: the server never answered (refused, reset, timed out connecting).
+        state = orig.sqlstate
+        if state is None:
+            return isinstance(exc, OperationalError)
+        return state.startswith("08") or state in _TRANSIENT_SQLSTATES
+    # SQLite: another process held the write lock beyond the busy timeout.
+    return getattr(orig, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED") \
+        or "database is locked" in str(orig)
+
+
 def handle_unexpected(exc: Exception):
     """Never show internals. Log with the request line so the operator can find it."""
     if isinstance(exc, HTTPException):
         return handle_http_exception(exc)
+    if database_unavailable(exc):
+        # Nothing was committed (the request's transaction died with its connection): the client retries
+        # the same request, as it would after any 5xx, and a push is answered exactly once then.
+        log.warning("Database unavailable on %s %s: %s %s", request.method, request.path, exc.__class__.__name__,
+                    getattr(getattr(exc, "orig", None), "sqlstate", None) or str(getattr(exc, "orig", exc))[:200])
+        return _respond(503, ErrorCode.SERVICE_UNAVAILABLE.value,
+                        "The service is briefly unavailable. Try again in a few seconds.",
+                        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return _respond(500, ErrorCode.INTERNAL_ERROR.value, "Something went wrong on our side. Try again shortly.")
 
