@@ -9,8 +9,9 @@ compare the numbers. Every figure in one table comes from one run, so ratios are
 Measures (docs/performance.md has the aims and the latest figures):
 
 * push: contact records per second through POST /api/v1/sync/push (the whole Flask stack: auth,
-  validation, dedup, reconciliation) in batches of 500, next to the ceiling: the same rows
-  bulk-inserted into contact_record by the same driver (a Core executemany insert), batch by batch;
+  validation, dedup, reconciliation) in batches of 500, next to two ceilings, batch by batch: the three rows
+  a push writes per record (receipt, contact, elector state) bulk-inserted by the same driver (a Core
+  executemany per table, one commit), and the contact rows alone;
 * replay: the same batches pushed again (all duplicates), as a share of the first push's time;
 * pull: a fresh device pulling one page of 1,000 changes of its walk list while contact_record
   holds each of --events contact events (median of --repeats);
@@ -23,6 +24,8 @@ Measures (docs/performance.md has the aims and the latest figures):
 * pull pages: besides a fresh device's first page of 1,000 changes (which computes the download's
   snapshot), the second page of that download (served from the snapshot);
 * rebuild: ``flask sync rebuild`` over the largest --events.
+
+--only push,download,pull,rebuild measures just those parts; BENCH_SQL_LOG=1 prints every statement and its time.
 
 PostgreSQL is used if BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/groundwork_bench)
 is reachable. WARNING: the bench empties that database (drops its public schema) and migrates it
@@ -72,7 +75,9 @@ OUTCOMES = [("SPOKE", "Spoke", "spoke", ["door", "phone"]), ("NH", "Not home", "
             ("MOV", "Moved", "moved", ["door", "phone"])]
 INTENTIONS = ["LAB", "CON", "LD", "GRN", "RFM", "UND"]
 STRENGTHS = ["1", "2", "3"]
-PHASES = ("push", "ceiling", "replay", "pull", "download", "rebuild")
+PHASES = ("push", "ceiling", "ceiling3", "replay", "pull", "download", "rebuild")
+# What --only may choose: push (with its ceilings and replay), download (and call lists), pull, rebuild.
+PARTS = ("push", "download", "pull", "rebuild")
 
 
 # ------------------------------------------------------------------------------------------ plumbing
@@ -87,15 +92,20 @@ class SqlMeter:
         self.count = 0
         self.seconds = 0.0
         self._started: list[float] = []
+        self.log = bool(os.environ.get("BENCH_SQL_LOG"))
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, *_args):
         self._started.append(time.perf_counter())
 
-    def _after(self, *_args):
-        self.seconds += time.perf_counter() - self._started.pop()
+    def _after(self, _conn, _cursor, statement, parameters, _context, executemany):
+        took = time.perf_counter() - self._started.pop()
+        self.seconds += took
         self.count += 1
+        if self.log:  # BENCH_SQL_LOG=1: every statement, its time and its parameter sets, to stderr
+            sets = len(parameters) if executemany else 1
+            print(f"    sql {took * 1000:7.1f} ms  x{sets:<4} {' '.join(statement.split())[:150]}", file=sys.stderr)
 
     def reading(self) -> tuple[int, float]:
         return self.count, self.seconds
@@ -358,6 +368,27 @@ def ceiling_rows(world: World, mutations: list[dict]) -> list[dict]:
     return rows
 
 
+def three_row_ceiling(world: World, mutations: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """The three rows a push of these mutations writes per record, under new ids: its receipt, its contact
+    record and its elector's state (the fold of one record, as a first contact leaves it)."""
+    now = datetime.now(timezone.utc)
+    contacts = ceiling_rows(world, mutations)
+    receipts, states = [], []
+    for m, c in zip(mutations, contacts):
+        d = m["data"]
+        receipts.append({"mutation_id": uuid.uuid4(), "device_id": world.device_id, "seq": m["seq"],
+                         "status": "applied", "content_hash": c["content_hash"], "details": None,
+                         "elector_id": None, "supersedes_id": None, "created_at": now})
+        spoke = d["outcome"] == "SPOKE"
+        states.append({"elector_id": d["elector_id"], "intention": d["intention"], "strength": d.get("strength"),
+                       "intention_at": c["occurred_at"] if d["intention"] else None,
+                       "last_contact_at": c["occurred_at"], "last_spoke_at": c["occurred_at"] if spoke else None,
+                       "contacts": {"door": 1}, "do_not_contact": False, "presence": "unknown",
+                       "last_door_at": c["occurred_at"], "last_door_outcome": "spoke" if spoke else "not_home",
+                       "last_call_at": None, "last_call_outcome": None, "call_back_at": None, "updated_at": now})
+    return receipts, contacts, states
+
+
 # ---------------------------------------------------------------------------------------------- pull
 def pull(client, world: World, storage_id: str, cursor: str | None = None, limit: int | None = None,
          token: str | None = None):
@@ -480,7 +511,7 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
 
     from server import create_app
     from server.extensions import db
-    from server.models import ContactRecord
+    from server.models import ContactRecord, ElectorState, SyncReceipt
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SCHEDULER_ENABLED": False, "TESTING": True,
                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
@@ -510,145 +541,179 @@ def run_backend(name: str, url: str, args, profiler: Profiler) -> dict:
                            content_type="application/json", headers=auth).status_code == 200
         with engine.begin() as conn:
             conn.execute(insert(ContactRecord.__table__), ceiling_rows(world, warm))
+        with engine.connect() as conn:  # the three-row ceiling's statements too, rolled back
+            receipts3, contacts3, states3 = three_row_ceiling(world, make_batch(rng, world, world.elector_ids[-40:-20]))
+            conn.execute(insert(SyncReceipt.__table__), receipts3)
+            conn.execute(insert(ContactRecord.__table__), contacts3)
+            conn.execute(insert(ElectorState.__table__), states3)
+            conn.rollback()
         assert pull(client, world, str(uuid.uuid4()), limit=20).status_code == 200
 
-        # Initial download: a new device pulls its whole walk list, default page size; the snapshot off
-        # ("before": every page recomputes the whole entitlement) and on, alternately.
-        log(f"{name}: initial download of a {len(world.walk_elector_ids):,}-elector walk list, "
-            f"{args.download_repeats} x before and after")
-        runs: dict[str, list[dict]] = {"before": [], "after": []}
-        for _ in range(args.download_repeats):
-            for label, snapshots in (("before", False), ("after", True)):
-                app.config["SYNC_PULL_SNAPSHOTS"] = snapshots
-                runs[label].append(download(client, world, meter, profiler))
-        app.config["SYNC_PULL_SNAPSHOTS"] = True
-        for label, measured in runs.items():
-            for run in measured:
-                assert run["electors"] == len(world.walk_elector_ids), (run["electors"], len(world.walk_elector_ids))
-            middle = sorted(measured, key=lambda r: r["seconds"])[len(measured) // 2]
-            out[f"download_{label}"] = {**middle, "samples": [r["seconds"] for r in measured]}
-            log(f"{name}: download {label}: {middle['seconds']:.2f}s, {middle['pages']} pages, "
-                f"{middle['sql_statements']} SQL statements")
+        if "download" in args.only:
+            # Initial download: a new device pulls its whole walk list, default page size; the snapshot off
+            # ("before": every page recomputes the whole entitlement) and on, alternately.
+            log(f"{name}: initial download of a {len(world.walk_elector_ids):,}-elector walk list, "
+                f"{args.download_repeats} x before and after")
+            runs: dict[str, list[dict]] = {"before": [], "after": []}
+            for _ in range(args.download_repeats):
+                for label, snapshots in (("before", False), ("after", True)):
+                    app.config["SYNC_PULL_SNAPSHOTS"] = snapshots
+                    runs[label].append(download(client, world, meter, profiler))
+            app.config["SYNC_PULL_SNAPSHOTS"] = True
+            for label, measured in runs.items():
+                for run in measured:
+                    assert run["electors"] == len(world.walk_elector_ids), (run["electors"], len(world.walk_elector_ids))
+                middle = sorted(measured, key=lambda r: r["seconds"])[len(measured) // 2]
+                out[f"download_{label}"] = {**middle, "samples": [r["seconds"] for r in measured]}
+                log(f"{name}: download {label}: {middle['seconds']:.2f}s, {middle['pages']} pages, "
+                    f"{middle['sql_statements']} SQL statements")
 
-        # Push, with its ceiling batch by batch; then the same batches again (replay).
-        log(f"{name}: push {args.batches} x {BATCH} over HTTP, and the bulk-insert ceiling")
-        targets = [world.elector_ids[i % len(world.elector_ids)] for i in range(args.batches * BATCH)]
-        bodies, push_s, ceil_s, statuses = [], [], [], {}
-        push_sql = [0, 0.0]
-        for b in range(args.batches):
-            mutations = make_batch(rng, world, targets[b * BATCH:(b + 1) * BATCH])
-            body = push_body(world, storage_id, mutations)
-            bodies.append(body)
-            c0, s0 = meter.reading()
-            with profiler.wrap("push"):
-                t0 = time.perf_counter()
-                response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
-                                       headers=auth)
-                push_s.append(time.perf_counter() - t0)
-            c1, s1 = meter.reading()
-            push_sql[0] += c1 - c0
-            push_sql[1] += s1 - s0
-            assert response.status_code == 200, response.get_data(as_text=True)[:500]
-            for r in response.get_json()["results"]:
-                statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-            rows = ceiling_rows(world, mutations)
-            with profiler.wrap("ceiling"):
-                t0 = time.perf_counter()
-                with engine.begin() as conn:
-                    conn.execute(insert(ContactRecord.__table__), rows)
-                ceil_s.append(time.perf_counter() - t0)
-            with engine.begin() as conn:  # not part of any measure: keep the table as the pushes left it
-                conn.execute(delete(ContactRecord.__table__).where(ContactRecord.id.in_([r["id"] for r in rows])))
-        records = args.batches * BATCH
-        out.update(push_seconds=sum(push_s), ceiling_seconds=sum(ceil_s), push_records=records,
-                   push_statuses=statuses, push_sql_statements=push_sql[0] / args.batches,
-                   push_sql_seconds=push_sql[1], push_batch_seconds=push_s)
-        assert statuses.get("applied", 0) + statuses.get("conflict", 0) == records, statuses
-
-        log(f"{name}: replay the same {args.batches} batches")
-        replay_s, replay_statuses = [], {}
-        c0, s0 = meter.reading()
-        for body in bodies:
-            with profiler.wrap("replay"):
-                t0 = time.perf_counter()
-                response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
-                                       headers=auth)
-                replay_s.append(time.perf_counter() - t0)
-            assert response.status_code == 200
-            for r in response.get_json()["results"]:
-                replay_statuses[r["status"]] = replay_statuses.get(r["status"], 0) + 1
-        c1, s1 = meter.reading()
-        assert replay_statuses == {"duplicate": records}, replay_statuses
-        out.update(replay_seconds=sum(replay_s), replay_sql_statements=(c1 - c0) / args.batches,
-                   replay_sql_seconds=s1 - s0)
-
-        # The same download once more now the pushes have given the list's electors a team activity each.
-        log(f"{name}: initial download again, with the pushes' activity")
-        out["download_activity"] = download(client, world, meter, profiler)
-        out.update(download_seconds=out["download_activity"]["seconds"],
-                   download_changes=out["download_activity"]["changes"])
-
-        # Call lists of growing size, each a phone banker's new device downloading it from nothing.
-        out["call"] = []
-        if args.call_electors:
-            log(f"{name}: call lists of {', '.join(f'{n:,}' for n in args.call_electors)} electors")
-            for caller in add_call_lists(world, args.call_electors):
-                response = client.post("/api/v1/auth/login", json={"email": caller["email"], "password": PASSWORD,
-                                                                    "device_name": "Bench caller's phone"})
-                assert response.status_code == 201, response.get_data(as_text=True)
-                token = response.get_json()["token"]
-                pull(client, world, str(uuid.uuid4()), limit=20, token=token)  # warm, outside the measure
-                run = download(client, world, meter, profiler, token=token)
-                assert run["electors"] == caller["size"], (run["electors"], caller["size"])
-                if caller["size"] == min(args.call_electors) and args.call_before:
-                    app.config["SYNC_PULL_SNAPSHOTS"] = False
-                    run["before"] = download(client, world, meter, profiler, token=token)
-                    app.config["SYNC_PULL_SNAPSHOTS"] = True
-                out["call"].append({"size": caller["size"], **run})
-                log(f"{name}: call list of {caller['size']:,}: {run['seconds']:.2f}s, {run['pages']} pages, "
-                    f"{run['seconds'] / caller['size'] * 1000 * 1000:.0f} ms per 1,000 electors")
-
-        # Pull latency as contact_record grows.
-        out["pull"] = []
-        for target in args.events:
-            added, seconds = grow_events(engine, world, target, rng)
-            held = count_events(engine)
-            if added:
-                log(f"{name}: contact_record grown by {added:,} rows in {seconds:.1f}s "
-                    f"({added / seconds:,.0f} rows/s); it holds {held:,}")
-            times, nexts, engine_first, engine_next = [], [], [], []
-            for _ in range(args.repeats):
-                storage = str(uuid.uuid4())
-                e0 = engine_seconds()
-                with profiler.wrap("pull"):
+        if "push" in args.only:
+            # Push, with its ceiling batch by batch; then the same batches again (replay).
+            log(f"{name}: push {args.batches} x {BATCH} over HTTP, and the bulk-insert ceiling")
+            targets = [world.elector_ids[i % len(world.elector_ids)] for i in range(args.batches * BATCH)]
+            bodies, push_s, ceil_s, statuses = [], [], [], {}
+            push_sql = [0, 0.0]
+            ceil3_s = []
+            for b in range(args.batches):
+                mutations = make_batch(rng, world, targets[b * BATCH:(b + 1) * BATCH])
+                body = push_body(world, storage_id, mutations)
+                bodies.append(body)
+                # The three-row ceiling: the receipt, contact and elector_state rows the push is about to write
+                # (new ids; the batch's electors have no state yet, as for the push), one Core executemany
+                # each, one commit. It runs before the push so the states are inserts for both; its rows are
+                # deleted again outside the timer.
+                receipts3, contacts3, states3 = three_row_ceiling(world, mutations)
+                with profiler.wrap("ceiling3"):
                     t0 = time.perf_counter()
-                    response = pull(client, world, storage, limit=PULL_PAGE)
-                    times.append(time.perf_counter() - t0)
-                engine_first.append(engine_seconds() - e0)
+                    with engine.begin() as conn:
+                        conn.execute(insert(SyncReceipt.__table__), receipts3)
+                        conn.execute(insert(ContactRecord.__table__), contacts3)
+                        conn.execute(insert(ElectorState.__table__), states3)
+                    ceil3_s.append(time.perf_counter() - t0)
+                with engine.begin() as conn:  # not part of any measure
+                    conn.execute(delete(ElectorState.__table__).where(
+                        ElectorState.elector_id.in_([r["elector_id"] for r in states3])))
+                    conn.execute(delete(ContactRecord.__table__).where(
+                        ContactRecord.id.in_([r["id"] for r in contacts3])))
+                    conn.execute(delete(SyncReceipt.__table__).where(
+                        SyncReceipt.mutation_id.in_([r["mutation_id"] for r in receipts3])))
+                c0, s0 = meter.reading()
+                with profiler.wrap("push"):
+                    t0 = time.perf_counter()
+                    response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
+                                           headers=auth)
+                    push_s.append(time.perf_counter() - t0)
+                c1, s1 = meter.reading()
+                push_sql[0] += c1 - c0
+                push_sql[1] += s1 - s0
+                assert response.status_code == 200, response.get_data(as_text=True)[:500]
+                for r in response.get_json()["results"]:
+                    statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+                rows = ceiling_rows(world, mutations)
+                with profiler.wrap("ceiling"):
+                    t0 = time.perf_counter()
+                    with engine.begin() as conn:
+                        conn.execute(insert(ContactRecord.__table__), rows)
+                    ceil_s.append(time.perf_counter() - t0)
+                with engine.begin() as conn:  # not part of any measure: keep the table as the pushes left it
+                    conn.execute(delete(ContactRecord.__table__).where(ContactRecord.id.in_([r["id"] for r in rows])))
+            records = args.batches * BATCH
+            out.update(push_seconds=sum(push_s), ceiling_seconds=sum(ceil_s), ceiling3_seconds=sum(ceil3_s),
+                       ceiling3_batch_seconds=ceil3_s, ceiling_batch_seconds=ceil_s, push_records=records,
+                       push_statuses=statuses, push_sql_statements=push_sql[0] / args.batches,
+                       push_sql_seconds=push_sql[1], push_batch_seconds=push_s)
+            assert statuses.get("applied", 0) + statuses.get("conflict", 0) == records, statuses
+
+            log(f"{name}: replay the same {args.batches} batches")
+            replay_s, replay_statuses = [], {}
+            c0, s0 = meter.reading()
+            for body in bodies:
+                with profiler.wrap("replay"):
+                    t0 = time.perf_counter()
+                    response = client.post("/api/v1/sync/push", data=body, content_type="application/json",
+                                           headers=auth)
+                    replay_s.append(time.perf_counter() - t0)
                 assert response.status_code == 200
-                got = len(response.get_json()["changes"])
-                # The download's next page: served from the snapshot the first page took.
-                if response.get_json()["has_more"]:
+                for r in response.get_json()["results"]:
+                    replay_statuses[r["status"]] = replay_statuses.get(r["status"], 0) + 1
+            c1, s1 = meter.reading()
+            assert replay_statuses == {"duplicate": records}, replay_statuses
+            out.update(replay_seconds=sum(replay_s), replay_sql_statements=(c1 - c0) / args.batches,
+                       replay_sql_seconds=s1 - s0)
+
+        if "download" in args.only:
+            # The same download once more now the pushes have given the list's electors a team activity each.
+            log(f"{name}: initial download again, with the pushes' activity")
+            out["download_activity"] = download(client, world, meter, profiler)
+            out.update(download_seconds=out["download_activity"]["seconds"],
+                       download_changes=out["download_activity"]["changes"])
+
+            # Call lists of growing size, each a phone banker's new device downloading it from nothing.
+            out["call"] = []
+            if args.call_electors:
+                log(f"{name}: call lists of {', '.join(f'{n:,}' for n in args.call_electors)} electors")
+                for caller in add_call_lists(world, args.call_electors):
+                    response = client.post("/api/v1/auth/login", json={"email": caller["email"], "password": PASSWORD,
+                                                                        "device_name": "Bench caller's phone"})
+                    assert response.status_code == 201, response.get_data(as_text=True)
+                    token = response.get_json()["token"]
+                    pull(client, world, str(uuid.uuid4()), limit=20, token=token)  # warm, outside the measure
+                    run = download(client, world, meter, profiler, token=token)
+                    assert run["electors"] == caller["size"], (run["electors"], caller["size"])
+                    if caller["size"] == min(args.call_electors) and args.call_before:
+                        app.config["SYNC_PULL_SNAPSHOTS"] = False
+                        run["before"] = download(client, world, meter, profiler, token=token)
+                        app.config["SYNC_PULL_SNAPSHOTS"] = True
+                    out["call"].append({"size": caller["size"], **run})
+                    log(f"{name}: call list of {caller['size']:,}: {run['seconds']:.2f}s, {run['pages']} pages, "
+                        f"{run['seconds'] / caller['size'] * 1000 * 1000:.0f} ms per 1,000 electors")
+
+        if "pull" in args.only:
+            # Pull latency as contact_record grows.
+            out["pull"] = []
+            for target in args.events:
+                added, seconds = grow_events(engine, world, target, rng)
+                held = count_events(engine)
+                if added:
+                    log(f"{name}: contact_record grown by {added:,} rows in {seconds:.1f}s "
+                        f"({added / seconds:,.0f} rows/s); it holds {held:,}")
+                times, nexts, engine_first, engine_next = [], [], [], []
+                for _ in range(args.repeats):
+                    storage = str(uuid.uuid4())
                     e0 = engine_seconds()
                     with profiler.wrap("pull"):
                         t0 = time.perf_counter()
-                        following = pull(client, world, storage, response.get_json()["cursor"], limit=PULL_PAGE)
-                        nexts.append(time.perf_counter() - t0)
-                    engine_next.append(engine_seconds() - e0)
-                    assert following.status_code == 200
-                    assert len(following.get_json()["changes"]) == min(PULL_PAGE, out["download_changes"] - got)
-            assert got == min(PULL_PAGE, out["download_changes"]), got
-            out["pull"].append({"events": held, "median": statistics.median(times), "times": times,
-                                "next_median": statistics.median(nexts) if nexts else None, "next_times": nexts,
-                                "engine_first": statistics.median(engine_first),
-                                "engine_next": statistics.median(engine_next) if engine_next else None,
-                                "changes": got, "grown_rows": added, "grown_seconds": seconds})
-            log(f"{name}: pull of {got:,} changes with {held:,} events: "
-                f"median {statistics.median(times) * 1000:.0f} ms"
-                + (f"; the next page {statistics.median(nexts) * 1000:.0f} ms" if nexts else ""))
+                        response = pull(client, world, storage, limit=PULL_PAGE)
+                        times.append(time.perf_counter() - t0)
+                    engine_first.append(engine_seconds() - e0)
+                    assert response.status_code == 200
+                    got = len(response.get_json()["changes"])
+                    # The download's next page: served from the snapshot the first page took.
+                    if response.get_json()["has_more"]:
+                        e0 = engine_seconds()
+                        with profiler.wrap("pull"):
+                            t0 = time.perf_counter()
+                            following = pull(client, world, storage, response.get_json()["cursor"], limit=PULL_PAGE)
+                            nexts.append(time.perf_counter() - t0)
+                        engine_next.append(engine_seconds() - e0)
+                        assert following.status_code == 200
+                        assert len(following.get_json()["changes"]) == min(PULL_PAGE, out["download_changes"] - got)
+                assert got == min(PULL_PAGE, out["download_changes"]), got
+                out["pull"].append({"events": held, "median": statistics.median(times), "times": times,
+                                    "next_median": statistics.median(nexts) if nexts else None, "next_times": nexts,
+                                    "engine_first": statistics.median(engine_first),
+                                    "engine_next": statistics.median(engine_next) if engine_next else None,
+                                    "changes": got, "grown_rows": added, "grown_seconds": seconds})
+                log(f"{name}: pull of {got:,} changes with {held:,} events: "
+                    f"median {statistics.median(times) * 1000:.0f} ms"
+                    + (f"; the next page {statistics.median(nexts) * 1000:.0f} ms" if nexts else ""))
 
         # flask sync rebuild over the largest table.
-        if not args.no_rebuild:
+        if "rebuild" in args.only and not args.no_rebuild:
+            if "pull" not in args.only:
+                added, seconds = grow_events(engine, world, args.events[-1], rng)
+                out["pull"] = [{"events": count_events(engine), "grown_rows": added, "grown_seconds": seconds}]
             log(f"{name}: flask sync rebuild over {out['pull'][-1]['events']:,} events")
             runner = app.test_cli_runner()
             with profiler.wrap("rebuild"):
@@ -688,85 +753,96 @@ def print_report(results: list[dict], args, versions: dict) -> None:
           f"Pull: {args.repeats} repeats, median.\n")
     print("| measure | " + " | ".join(cols) + " | aim |")
     print("|---|" + "---:|" * len(cols) + "---|")
-    row("push over HTTP, records/s", [fmt_int(r["push_records"] / r["push_seconds"]) for r in results])
-    row("ceiling: bulk insert of the same rows, records/s",
-        [fmt_int(r["push_records"] / r["ceiling_seconds"]) for r in results])
-    row("**push ÷ ceiling**", [f"**{r['ceiling_seconds'] / r['push_seconds']:.2f}**" for r in results],
-        "≥ 0.5 on PostgreSQL")
-    row("push: SQL statements per batch; share of time in SQL",
-        [f"{r['push_sql_statements']:.0f}; {r['push_sql_seconds'] / r['push_seconds']:.0%}" for r in results])
-    row("replay (all duplicates), records/s", [fmt_int(r["push_records"] / r["replay_seconds"]) for r in results])
-    row("**replay ÷ first push (time)**", [f"**{r['replay_seconds'] / r['push_seconds']:.2f}**" for r in results],
-        "≤ 0.33")
-    for i, target in enumerate(args.events):
-        row(f"pull {PULL_PAGE:,} changes, contact_record ≈ {target:,} (ms): first page; next page",
-            [f"{r['pull'][i]['median'] * 1000:.0f}; "
-             + (f"{r['pull'][i]['next_median'] * 1000:.0f}" if r['pull'][i]['next_median'] else "–")
-             for r in results], "next page ≤ 60 ms" if i == 0 else "")
-    for i, target in enumerate(args.events):
-        row(f"  the same, engine and store only (no HTTP, marshmallow, JSON), ≈ {target:,} (ms)",
-            [f"{r['pull'][i]['engine_first'] * 1000:.0f}; "
-             + (f"{r['pull'][i]['engine_next'] * 1000:.0f}" if r['pull'][i]['engine_next'] else "–")
-             for r in results])
-    if len(args.events) > 1:
-        def ratio(r, key):
-            first, last = r["pull"][0][key], r["pull"][-1][key]
-            return f"{last / first:.2f}" if first and last else "–"
+    if "push_seconds" in r0:
+        row("push over HTTP, records/s", [fmt_int(r["push_records"] / r["push_seconds"]) for r in results])
+        row("contact-only ceiling: bulk insert of the same contact rows, records/s",
+            [fmt_int(r["push_records"] / r["ceiling_seconds"]) for r in results])
+        row("three-row ceiling: the same receipt, contact and elector_state rows, records/s",
+            [fmt_int(r["push_records"] / r["ceiling3_seconds"]) for r in results])
+        row("push ÷ contact-only ceiling", [f"{r['ceiling_seconds'] / r['push_seconds']:.2f}" for r in results])
+        row("**push ÷ three-row ceiling**", [f"**{r['ceiling3_seconds'] / r['push_seconds']:.2f}**" for r in results],
+            "≥ 0.5 on PostgreSQL")
+        row("push: SQL statements per batch; share of time in SQL",
+            [f"{r['push_sql_statements']:.0f}; {r['push_sql_seconds'] / r['push_seconds']:.0%}" for r in results])
+        row("replay (all duplicates), records/s", [fmt_int(r["push_records"] / r["replay_seconds"]) for r in results])
+        row("**replay ÷ first push (time)**", [f"**{r['replay_seconds'] / r['push_seconds']:.2f}**" for r in results],
+            "≤ 0.33")
+    if "pull" in args.only:
+        for i, target in enumerate(args.events):
+            row(f"pull {PULL_PAGE:,} changes, contact_record ≈ {target:,} (ms): first page; next page",
+                [f"{r['pull'][i]['median'] * 1000:.0f}; "
+                 + (f"{r['pull'][i]['next_median'] * 1000:.0f}" if r['pull'][i]['next_median'] else "–")
+                 for r in results], "next page ≤ 60 ms" if i == 0 else "")
+        for i, target in enumerate(args.events):
+            row(f"  the same, engine and store only (no HTTP, marshmallow, JSON), ≈ {target:,} (ms)",
+                [f"{r['pull'][i]['engine_first'] * 1000:.0f}; "
+                 + (f"{r['pull'][i]['engine_next'] * 1000:.0f}" if r['pull'][i]['engine_next'] else "–")
+                 for r in results])
+        if len(args.events) > 1:
+            def ratio(r, key):
+                first, last = r["pull"][0][key], r["pull"][-1][key]
+                return f"{last / first:.2f}" if first and last else "–"
 
-        row(f"**pull: {args.events[-1]:,} ÷ {args.events[0]:,} events** (first page; next page)",
-            [f"**{ratio(r, 'median')}; {ratio(r, 'next_median')}**" for r in results], "≤ 1.5 (flat)")
-    for label, what in (("before", "snapshot off: every page recomputes"), ("after", "snapshot")):
-        row(f"initial download, {r0['walk_electors']:,} electors, {what}: seconds (pages)",
-            [f"{r[f'download_{label}']['seconds']:.2f} ({r[f'download_{label}']['pages']})" for r in results],
-            "≤ 0.5 s on PostgreSQL" if label == "after" else "")
-    row("initial download, engine and store only: seconds, before → after",
-        [f"{r['download_before']['engine_seconds']:.2f} → {r['download_after']['engine_seconds']:.2f}" for r in results])
-    row(f"initial download after the pushes ({r0['download_activity']['changes']:,} changes, with activity), "
-        "snapshot: seconds (pages)",
-        [f"{r['download_activity']['seconds']:.2f} ({r['download_activity']['pages']})" for r in results])
-    row("initial download: SQL statements, before → after",
-        [f"{r['download_before']['sql_statements']} → {r['download_after']['sql_statements']}" for r in results])
-    row("initial download: bytes gzipped (raw JSON), before pushes; after",
-        [f"{r['download_after']['gzip'] / 1e3:.0f} KB ({r['download_after']['raw'] / 1e6:.2f} MB); "
-         f"{r['download_activity']['gzip'] / 1e3:.0f} KB ({r['download_activity']['raw'] / 1e6:.2f} MB)"
-         for r in results], "≤ 400 KB")
-    for i, call in enumerate(r0["call"]):
-        row(f"call list of {call['size']:,}: seconds (pages); ms per 1,000 electors (engine only)",
-            [f"{r['call'][i]['seconds']:.2f} ({r['call'][i]['pages']}); "
-             f"{r['call'][i]['seconds'] / r['call'][i]['size'] * 1e6:.0f} "
-             f"({r['call'][i]['engine_seconds'] / r['call'][i]['size'] * 1e6:.0f})" for r in results],
-            "linear" if i == len(r0["call"]) - 1 else "")
-        if "before" in call:
-            row(f"call list of {call['size']:,}, snapshot off: seconds (pages)",
-                [f"{r['call'][i]['before']['seconds']:.2f} ({r['call'][i]['before']['pages']})" for r in results])
-    if len(r0["call"]) > 1:
-        row(f"**call lists: per-1,000 cost at {r0['call'][-1]['size']:,} ÷ at {r0['call'][0]['size']:,}**",
-            [f"**{(r['call'][-1]['seconds'] / r['call'][-1]['size']) / (r['call'][0]['seconds'] / r['call'][0]['size']):.2f}**"
-             for r in results], "≈ 1 (linear)")
-        row(f"call list of {r0['call'][-1]['size']:,}: bytes gzipped (raw JSON)",
-            [f"{r['call'][-1]['gzip'] / 1e6:.2f} MB ({r['call'][-1]['raw'] / 1e6:.1f} MB)" for r in results])
+            row(f"**pull: {args.events[-1]:,} ÷ {args.events[0]:,} events** (first page; next page)",
+                [f"**{ratio(r, 'median')}; {ratio(r, 'next_median')}**" for r in results], "≤ 1.5 (flat)")
+    if "download" in args.only:
+        for label, what in (("before", "snapshot off: every page recomputes"), ("after", "snapshot")):
+            row(f"initial download, {r0['walk_electors']:,} electors, {what}: seconds (pages)",
+                [f"{r[f'download_{label}']['seconds']:.2f} ({r[f'download_{label}']['pages']})" for r in results],
+                "≤ 0.5 s on PostgreSQL" if label == "after" else "")
+        row("initial download, engine and store only: seconds, before → after",
+            [f"{r['download_before']['engine_seconds']:.2f} → {r['download_after']['engine_seconds']:.2f}" for r in results])
+        row(f"initial download after the pushes ({r0['download_activity']['changes']:,} changes, with activity), "
+            "snapshot: seconds (pages)",
+            [f"{r['download_activity']['seconds']:.2f} ({r['download_activity']['pages']})" for r in results])
+        row("initial download: SQL statements, before → after",
+            [f"{r['download_before']['sql_statements']} → {r['download_after']['sql_statements']}" for r in results])
+        row("initial download: bytes gzipped (raw JSON), before pushes; after",
+            [f"{r['download_after']['gzip'] / 1e3:.0f} KB ({r['download_after']['raw'] / 1e6:.2f} MB); "
+             f"{r['download_activity']['gzip'] / 1e3:.0f} KB ({r['download_activity']['raw'] / 1e6:.2f} MB)"
+             for r in results], "≤ 400 KB")
+        for i, call in enumerate(r0["call"]):
+            row(f"call list of {call['size']:,}: seconds (pages); ms per 1,000 electors (engine only)",
+                [f"{r['call'][i]['seconds']:.2f} ({r['call'][i]['pages']}); "
+                 f"{r['call'][i]['seconds'] / r['call'][i]['size'] * 1e6:.0f} "
+                 f"({r['call'][i]['engine_seconds'] / r['call'][i]['size'] * 1e6:.0f})" for r in results],
+                "linear" if i == len(r0["call"]) - 1 else "")
+            if "before" in call:
+                row(f"call list of {call['size']:,}, snapshot off: seconds (pages)",
+                    [f"{r['call'][i]['before']['seconds']:.2f} ({r['call'][i]['before']['pages']})" for r in results])
+        if len(r0["call"]) > 1:
+            row(f"**call lists: per-1,000 cost at {r0['call'][-1]['size']:,} ÷ at {r0['call'][0]['size']:,}**",
+                [f"**{(r['call'][-1]['seconds'] / r['call'][-1]['size']) / (r['call'][0]['seconds'] / r['call'][0]['size']):.2f}**"
+                 for r in results], "≈ 1 (linear)")
+            row(f"call list of {r0['call'][-1]['size']:,}: bytes gzipped (raw JSON)",
+                [f"{r['call'][-1]['gzip'] / 1e6:.2f} MB ({r['call'][-1]['raw'] / 1e6:.1f} MB)" for r in results])
     if "rebuild_seconds" in r0:
         row(f"`flask sync rebuild`, {r0['rebuild_events']:,} events: seconds",
             [f"{r['rebuild_seconds']:.1f}" for r in results])
         row("rebuild: electors folded per second",
             [fmt_int(r["rebuild_electors"] / r["rebuild_seconds"]) for r in results])
-    grown = [(r, p) for r in results for p in r["pull"] if p["grown_rows"]]
+    grown = [(r, p) for r in results for p in r.get("pull", []) if p["grown_rows"]]
     if grown:
         row("(set-up) synthetic events bulk-inserted, rows/s",
-            [fmt_int(sum(p["grown_rows"] for p in r["pull"]) / max(1e-9, sum(p["grown_seconds"] for p in r["pull"])))
+            [fmt_int(sum(p["grown_rows"] for p in r.get("pull", []))
+                     / max(1e-9, sum(p["grown_seconds"] for p in r.get("pull", []))))
              for r in results])
     print()
     for r in results:
-        print(f"{r['backend']}: push statuses {r['push_statuses']}; push batch seconds "
-              f"{', '.join(f'{s:.2f}' for s in r['push_batch_seconds'])}; initial download sent "
-              f"{r['download_changes']:,} changes; download samples s, before "
+        print(f"{r['backend']}: "
+              + (f"push statuses {r['push_statuses']}; push batch seconds "
+                 f"{', '.join(f'{s:.2f}' for s in r['push_batch_seconds'])}; three-row ceiling batch seconds "
+                 f"{', '.join(f'{s:.2f}' for s in r['ceiling3_batch_seconds'])}; contact-only ceiling batch seconds "
+                 f"{', '.join(f'{s:.2f}' for s in r['ceiling_batch_seconds'])}; " if "push_seconds" in r else "")
+              + (f"initial download sent "
+                 f"{r['download_changes']:,} changes; download samples s, before "
               + "/".join(f"{t:.2f}" for t in r["download_before"]["samples"]) + ", after "
               + "/".join(f"{t:.2f}" for t in r["download_after"]["samples"])
               + "; call lists: " + ", ".join(f"{c['size']:,}: {c['changes']:,} changes, {c['sql_statements']} SQL"
-                                            for c in r["call"])
-              + "; pull samples ms (first page / next page): "
+                                            for c in r["call"]) if "download_after" in r else "")
+              + ("; pull samples ms (first page / next page): "
               + "; ".join(f"{p['events']:,}: " + "/".join(f"{t * 1000:.0f}" for t in p["times"]) + " | "
-                          + "/".join(f"{t * 1000:.0f}" for t in p["next_times"]) for p in r["pull"]))
+                          + "/".join(f"{t * 1000:.0f}" for t in p["next_times"]) for p in r["pull"]) if "pull" in args.only else ""))
 
 
 def main() -> None:
@@ -785,6 +861,8 @@ def main() -> None:
     parser.add_argument("--call-before", action="store_true",
                         help="also download the smallest call list with the snapshot off")
     parser.add_argument("--download-repeats", type=int, help="walk list downloads before and after (default 3)")
+    parser.add_argument("--only", help=f"measure only these parts, comma-separated, of {', '.join(PARTS)} (default "
+                                       "all; pull implies download)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--no-postgres", action="store_true", help="time SQLite only")
@@ -800,6 +878,11 @@ def main() -> None:
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.only = set(PARTS) if not args.only else {p.strip() for p in args.only.split(",")}
+    if args.only - set(PARTS):
+        raise SystemExit(f"--only: unknown part(s) {', '.join(sorted(args.only - set(PARTS)))}")
+    if "pull" in args.only:
+        args.only.add("download")  # a pull's expected page size comes from the download
     args.events = sorted(int(x.replace("_", "")) for x in str(args.events).split(","))
     args.call_electors = sorted(n for n in (int(x.replace("_", "")) for x in str(args.call_electors).split(",")) if n)
     if args.call_electors and args.call_electors[-1] > args.clp_electors:

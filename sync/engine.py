@@ -24,7 +24,7 @@ from sync.clock import SKEW_TOLERANCE, ClockReading, correct
 from sync.cursor import decode_cursor, encode_cursor, new_token
 from sync.errors import BatchTooLarge, InvalidEnvelope, UnsupportedProtocol, WrongDevice
 from sync.decide import Decider, Decision
-from sync.fold import fold
+from sync.fold import ContactEvent, FlagEvent, fold
 from sync.protocol import (
     Errors,
     Mutation,
@@ -37,7 +37,7 @@ from sync.protocol import (
     parse_outbox_report,
     parse_uuid,
 )
-from sync.rules import MAX_ID
+from sync.rules import MAX_BIGINT, MAX_ID
 from sync.store import (
     DataRefused,
     DeviceContext,
@@ -58,6 +58,7 @@ ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3, "me
 DERIVED = ("member", "activity")
 DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
+MUTATION_FIELDS = frozenset({"id", "seq", "type", "occurred_at", "base_version", "data"})
 NOT_STORABLE = ["The server could not store this record as it is. Export it and give it to your organiser."]
 
 
@@ -92,6 +93,36 @@ def chain_link(m: Mutation) -> tuple[int | None, uuid.UUID | None]:
     if "supersedes" not in m.data:
         return None, None
     return m.data.get("elector_id"), uuid.UUID(m.data["supersedes"])
+
+
+FLAGS = ("moved", "deceased", "do_not_contact")  # the elector fields whose changes are flag events of the fold
+
+
+class _Known:
+    """The store, as the decider sees it during one push: what the push read about its locked electors
+    (their rows, their events and chain links, read once under the lock) is served from memory; everything
+    else goes to the store. The lists handed out are copies, as the decider adds to them."""
+
+    def __init__(self, store: Store, electors: dict, events: dict | None, links: dict | None):
+        self._store, self._electors, self._events, self._links = store, electors, events, links
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def electors(self, ids):
+        if set(ids) <= self._electors.keys():
+            return {i: self._electors[i] for i in ids}
+        return self._store.electors(ids)
+
+    def events(self, elector_ids):
+        if self._events is not None and set(elector_ids) <= self._events.keys():
+            return {i: (list(self._events[i][0]), list(self._events[i][1])) for i in elector_ids}
+        return self._store.events(elector_ids)
+
+    def chain_links(self, elector_ids):
+        if self._links is not None and set(elector_ids) <= self._events.keys():
+            return {i: dict(self._links[i]) for i in elector_ids if i in self._links}
+        return self._store.chain_links(elector_ids)
 
 
 def _is_version(value: Any) -> bool:
@@ -172,7 +203,11 @@ class SyncEngine:
         storage_id, device_time, raw_mutations, report = self._envelope(ctx, body)
         results: list[Result | None] = [None] * len(raw_mutations)
         parsed: list[tuple[int, Mutation]] = []
+        resent, known = self._resends(raw_mutations)
         for index, raw in enumerate(raw_mutations):
+            if index in resent:
+                parsed.append((index, resent[index]))
+                continue
             mutation, errors = parse_mutation(raw)
             if mutation is None:
                 raw = raw if isinstance(raw, dict) else {}
@@ -184,7 +219,7 @@ class SyncEngine:
         try:
             with self.store.transaction():
                 now, clock, last_seq = self._push_in_transaction(ctx, storage_id, device_time, parsed, results,
-                                                                             report=report)
+                                                                 report=report, known=known)
         except DataRefused:
             # The database refused a value that validation let through. Apply the batch one mutation at a
             # time, each in its own transaction, so only the mutation at fault is refused (with no receipt:
@@ -208,15 +243,43 @@ class SyncEngine:
             "clock": {"offset_seconds": round(clock.offset.total_seconds(), 3), "skewed": clock.skewed},
         }
 
+    def _resends(self, raws: list) -> tuple[dict[int, Mutation], dict[uuid.UUID, Receipt]]:
+        """Mutations sent before with exactly the same content, by index: their receipt answers them (7.7), so
+        they are not validated again. The same content (the receipt's hash: type, time, base version and data),
+        an id, a seq and no other field is what passed validation the first time, so validating it again could
+        only say the same; anything else, a different content included, is validated as usual first. Also
+        returns the receipts read: those of every mutation that can be valid, so none is read twice."""
+        ids: dict[int, uuid.UUID] = {}
+        for index, raw in enumerate(raws):
+            if (isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw.keys() <= MUTATION_FIELDS
+                    and type(raw.get("seq")) is int and 1 <= raw["seq"] <= MAX_BIGINT):
+                try:
+                    ids[index] = uuid.UUID(raw["id"])
+                except ValueError:
+                    pass
+        known = self.store.receipts(list(set(ids.values()))) if ids else {}
+        out: dict[int, Mutation] = {}
+        for index, mutation_id in ids.items():
+            receipt = known.get(mutation_id)
+            if receipt is not None:
+                raw = raws[index]
+                digest = content_hash(raw)
+                if digest == receipt.content_hash:
+                    # Only what a replay's answer and the storage's last seq read: the id, the seq and the hash.
+                    out[index] = Mutation(mutation_id, raw["seq"], None, None, raw.get("data"),
+                                          raw.get("base_version"), digest, raw)
+        return out, known
+
     def _push_in_transaction(self, ctx: DeviceContext, storage_id: uuid.UUID, device_time: datetime | None,
                              parsed: list[tuple[int, Mutation]], results: list,
                              seen: list[tuple[int, Mutation]] | None = None,
-                             report: OutboxReport | None = None):
-        """Answer ``parsed`` into ``results`` and record the storage's progress (``seen``: its seqs)."""
+                             report: OutboxReport | None = None, known: dict | None = None):
+        """Answer ``parsed`` into ``results`` and record the storage's progress (``seen``: its seqs).
+        ``known``: the receipts of every id in ``parsed``, when already read in this transaction."""
         now = self.store.now()
         clock = ClockReading.estimate(now, device_time)
         storage = self.store.storage(ctx.device_id, storage_id) or StorageState(ctx.device_id, storage_id)
-        fresh, repeats = self._answer_replays(parsed, results)
+        fresh, repeats = self._answer_replays(parsed, results, known)
         answers, receipts = self._apply(ctx, fresh, clock, now, self.store.claim)
         for index, result in answers:
             results[index] = result
@@ -249,9 +312,15 @@ class SyncEngine:
         # whatever order their batches list the electors in. Electors a device may not write about are
         # not locked: a stranger's push cannot hold up anyone else's.
         writable = self.decider.writable(ctx, mutations, now)
-        self.store.lock_electors(writable)
-        batch = self.decider.read(ctx, mutations, now, writable)
-        decisions = [self.decider.decide(ctx, m, clock, now, batch) for m in mutations]
+        # Locked and read in one go: the electors' rows and, when the push will fold them itself (not left to
+        # the scheduled job), all their events. The decisions read the history they need from these, and the
+        # fold after the writes adds this push's own events to them instead of reading everything again.
+        # Nothing can add to a locked elector's history meanwhile that is not folded again under this lock.
+        inline = len(writable) <= self.limits.reconcile_inline_max
+        electors, history, links = self.store.locked_history(writable, events=inline)
+        decider = Decider(_Known(self.store, electors, history, links), self.limits)
+        batch = decider.read(ctx, mutations, now, writable)
+        decisions = [decider.decide(ctx, m, clock, now, batch) for m in mutations]
         receipts = {m.id: Receipt(m.id, ctx.device_id, m.seq, d.status.value, m.content_hash, d.details,
                                   *(chain_link(m) if d.status not in (Status.FORBIDDEN, Status.HELD)
                                     else (None, None)))
@@ -293,8 +362,37 @@ class SyncEngine:
             }))
         if reviews:
             self.store.add_review_items(reviews)
-        self._reconcile_after_push(touched)
+        if history is not None and touched <= history.keys():
+            self._fold_after_push(touched, history, links, contacts, effects,
+                                  [receipts[i] for i in claimed if i in receipts])
+        else:
+            self._reconcile_after_push(touched)
         return answers, receipts
+
+    def _fold_after_push(self, touched: set[int], history: dict, links: dict, contacts: list, effects: list,
+                         claimed: list[Receipt]) -> None:
+        """``reconcile(touched)``, from the history read under the lock and what this push has just written:
+        its contacts, its flags and the chain links of its refused corrections (what ``events`` and
+        ``chain_links`` would read back now)."""
+        if not touched:
+            return
+        events = {eid: (list(history[eid][0]), list(history[eid][1])) for eid in touched}
+        chains = {eid: dict(links.get(eid, {})) for eid in touched}
+        for row in contacts:
+            if row.elector_id in events:
+                events[row.elector_id][0].append(ContactEvent(
+                    row.id, row.kind, row.occurred_at, row.channel, row.meaning, row.intention, row.strength,
+                    row.supersedes_id, row.user_id, row.call_back_at))
+        for decision in effects:
+            for change in decision.changes:
+                if change.field in FLAGS and change.elector_id in events:
+                    events[change.elector_id][1].append(FlagEvent(change.id, change.field, change.occurred_at))
+        for r in claimed:
+            if r.supersedes_id is not None and r.elector_id in chains and r.status not in LANDED:
+                chains[r.elector_id][r.mutation_id] = r.supersedes_id
+        # Only electors with events have a state (as reconcile).
+        self.store.save_states({eid: fold(*events[eid], links=chains[eid]) for eid in sorted(touched)
+                                if events[eid] != ([], [])})
 
     def settle_held(self, ctx: DeviceContext, raws: list[dict], *, delivered_at: datetime,
                     clock_offset_seconds: float) -> list[Result]:
@@ -321,10 +419,11 @@ class SyncEngine:
         applied, _ = self._apply(ctx, fresh, clock, self.store.now(), self.store.settle)
         return [result for _, result in sorted(answers + applied, key=lambda a: a[0])]
 
-    def _answer_replays(self, parsed: list[tuple[int, Mutation]], results: list):
+    def _answer_replays(self, parsed: list[tuple[int, Mutation]], results: list, known: dict | None = None):
         """Answer mutations already processed (by id). Return the new ones, and repeats of a new id
         within this batch (answered once the first copy is decided)."""
-        known = self.store.receipts([m.id for _, m in parsed]) if parsed else {}
+        if known is None:
+            known = self.store.receipts([m.id for _, m in parsed]) if parsed else {}
         fresh, repeats, seen = [], [], set()
         for index, mutation in parsed:
             receipt = known.get(mutation.id)

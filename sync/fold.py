@@ -93,17 +93,31 @@ def effective_contacts(events: Iterable[ContactEvent],
     links = links or {}
     by_id = {e.id: e for e in events if e.kind != "resolution"}  # duplicates collapse here
     chains: dict[uuid.UUID, list[ContactEvent]] = {}
-    for event in by_id.values():
-        chains.setdefault(_chain_root(event, by_id, links), []).append(event)
     effective = []
+    for event in by_id.values():
+        if event.supersedes is None:
+            # The common case, an original record: its chain's root is itself.
+            chain = chains.get(event.id)
+            if chain is None:
+                chains[event.id] = [event]
+            else:
+                chain.append(event)
+        else:
+            chains.setdefault(_chain_root(event, by_id, links), []).append(event)
     for root, chain in chains.items():
-        winner = max(chain, key=lambda e: (KIND_RANK[e.kind], e.occurred_at, e.id))
+        if len(chain) == 1:
+            # A chain of one: the record stands as it is, unless it is a retraction (a chain of a correction
+            # alone still takes its root's id, below).
+            winner = chain[0]
+        else:
+            winner = max(chain, key=lambda e: (KIND_RANK[e.kind], e.occurred_at, e.id))
         if winner.kind == "retraction":
             continue
         original = by_id.get(root)
         # A correction changes what was recorded, not when the contact happened.
         at = original.occurred_at if original is not None else min(e.occurred_at for e in chain)
-        effective.append(replace(winner, occurred_at=at, id=root))
+        effective.append(winner if winner.id == root and winner.occurred_at == at
+                         else replace(winner, occurred_at=at, id=root))
     return sorted(effective, key=lambda e: (e.occurred_at, e.id))
 
 

@@ -331,6 +331,15 @@ class Store(ABC):
     @abstractmethod
     def events(self, elector_ids: set[int]) -> dict[int, tuple[list[ContactEvent], list[FlagEvent]]]: ...
 
+    def locked_history(self, elector_ids: set[int], events: bool = True
+                       ) -> tuple[dict[int, ElectorInfo], dict | None, dict | None]:
+        """``lock_electors``, then what a push needs about them: their rows (``electors``) and, with ``events``,
+        their ``events`` and ``chain_links`` (else None, None). A store may do this in fewer round trips."""
+        self.lock_electors(elector_ids)
+        if not events:
+            return self.electors(elector_ids), None, None
+        return self.electors(elector_ids), self.events(elector_ids), self.chain_links(elector_ids)
+
     @abstractmethod
     def chain_links(self, elector_ids: set[int]) -> dict[int, dict[uuid.UUID, uuid.UUID]]:
         """By elector: mutation id -> the record it superseded, for corrections and retractions that were

@@ -12,7 +12,7 @@ sync_cli = AppGroup("sync", help="Sync engine maintenance.")
 
 
 @sync_cli.command("rebuild")
-@click.option("--chunk", default=2000, show_default=True, help="Electors folded per transaction.")
+@click.option("--chunk", default=10000, show_default=True, help="Electors folded per transaction.")
 def rebuild(chunk: int) -> None:
     """Recompute every elector's derived state from all their events (same result as incremental)."""
     started = time.perf_counter()

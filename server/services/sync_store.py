@@ -6,23 +6,30 @@ first and then loses cleanly; reconciliation locks its electors in id order firs
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import (
     ARRAY,
+    JSON,
+    DateTime,
     Integer,
     String,
+    Text,
     Uuid,
     and_,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
     literal,
+    literal_column,
     or_,
+    type_coerce,
     select,
     update,
 )
@@ -84,11 +91,21 @@ SNAPSHOT_MARGIN = timedelta(hours=1)
 ELECTOR_NUMBER = Elector.elector_number.fget  # the printed number, from a plain row as from an elector
 
 
+def _json_value(value):
+    """What json.dumps cannot write itself, as PostgreSQL reads it back (uuid, timestamptz)."""
+    if isinstance(value, (datetime, uuid.UUID)):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 class SqlStore(Store):
     def __init__(self, session: Session, clock: Callable[[], datetime] = utcnow):
         self.session = session
         self.clock = clock
         self.dialect = session.get_bind().dialect.name
+        # (campaign id, outcome code) -> meaning, when the caller has read them all (load_meanings): events()
+        # then reads plain rows instead of resolving each record's meaning in SQL (a full rebuild's million).
+        self.meanings: dict[tuple[int, str], str | None] | None = None
 
     def _insert(self, model):
         """The dialect's INSERT (for ON CONFLICT) on the model's table. Core, not the ORM: with a list of
@@ -155,9 +172,25 @@ class SqlStore(Store):
     # -- push -------------------------------------------------------------------------------------
 
     def _in(self, column, ids):
-        """``column IN ids``, for the reads by id below. One hook, so that a store reading tens of thousands
-        of ids at once (the import's, server/services/imports/store.py) can send them as one array."""
-        return column.in_(ids)
+        """``column IN ids``, for the reads by id below: on PostgreSQL ``column = ANY(:ids)``, one array
+        parameter (an IN of 500 parameters costs more to build and convert on the client than to run, and
+        its text differs with every count, so psycopg cannot cache it)."""
+        if self.dialect != "postgresql":
+            return column.in_(ids)
+        return column == any_(cast(bindparam(None, sorted(ids), type_=ARRAY(column.type)), ARRAY(column.type)))
+
+    def _rows_insert(self, model, rows: list[dict]):
+        """PostgreSQL: ``INSERT INTO model (...) SELECT ... FROM json_populate_recordset(NULL::model, :rows)``,
+        the whole batch as one JSON document: one short statement (cached by SQLAlchemy and psycopg alike) and
+        one round trip whatever its size, and the encoding is the json module's, in C. (Array parameters, one
+        per column, cost more: psycopg escapes each element of a text array in Python.) Rows are inserted in
+        the order given; every column is named in the rows, so no Python-side default is missed."""
+        table = model.__table__
+        names = list(rows[0])
+        document = cast(bindparam(None, json.dumps(rows, default=_json_value, separators=(",", ":")), type_=Text),
+                        JSON)
+        source = func.json_populate_recordset(literal_column(f"NULL::{table.name}"), document).table_valued(*names)
+        return self._insert(model).from_select(names, select(*(source.c[name] for name in names)))
 
     def _any(self, column, ids):
         """``column IN ids`` as one parameter (an array on PostgreSQL, a JSON list on SQLite), for the pull's
@@ -171,8 +204,10 @@ class SqlStore(Store):
     def receipts(self, mutation_ids):
         if not mutation_ids:
             return {}
-        rows = self.session.scalars(select(SyncReceipt).where(self._in(SyncReceipt.mutation_id, mutation_ids)),
-                                    execution_options=FRESH)
+        t = SyncReceipt.__table__
+        rows = self.session.execute(select(t.c.mutation_id, t.c.device_id, t.c.seq, t.c.status, t.c.content_hash,
+                                           t.c.details, t.c.elector_id, t.c.supersedes_id)
+                                    .where(self._in(t.c.mutation_id, mutation_ids)))
         return {r.mutation_id: Receipt(r.mutation_id, r.device_id, r.seq, r.status, r.content_hash, r.details,
                                        r.elector_id, r.supersedes_id) for r in rows}
 
@@ -184,6 +219,9 @@ class SqlStore(Store):
                    "content_hash": r.content_hash, "details": r.details, "elector_id": r.elector_id,
                    "supersedes_id": r.supersedes_id, "created_at": now}
                   for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
+        if self.dialect == "postgresql":
+            stmt = self._rows_insert(SyncReceipt, values).on_conflict_do_nothing(index_elements=["mutation_id"])
+            return set(self.session.scalars(stmt.returning(SyncReceipt.__table__.c.mutation_id)))
         stmt = self._insert(SyncReceipt).on_conflict_do_nothing(index_elements=["mutation_id"])
         return set(self.session.scalars(stmt.returning(SyncReceipt.__table__.c.mutation_id), values))
 
@@ -206,9 +244,9 @@ class SqlStore(Store):
     def writable_electors(self, user_id, elector_ids, at, grace):
         lists = self._lists(user_id, at, grace)
         listed = select(AssignmentItem.elector_id).where(AssignmentItem.assignment_id.in_(lists),
-                                                         AssignmentItem.elector_id.in_(elector_ids))
+                                                         self._in(AssignmentItem.elector_id, elector_ids))
         at_home = (select(Elector.id).join(AssignmentItem, AssignmentItem.property_id == Elector.property_id)
-                   .where(AssignmentItem.assignment_id.in_(lists), Elector.id.in_(elector_ids)))
+                   .where(AssignmentItem.assignment_id.in_(lists), self._in(Elector.id, elector_ids)))
         return set(self.session.scalars(listed.union(at_home)))
 
     def writable_properties(self, user_id, property_ids, at, grace):
@@ -321,7 +359,12 @@ class SqlStore(Store):
             "received_at": r.received_at, "user_id": r.user_id, "device_id": r.device_id,
             "source": RecordSource.PWA.value, "content_hash": r.content_hash,
         } for r in rows]
+        if not values:
+            return
         # The receipt claim already made these ids unique; DO NOTHING only guards against another path.
+        if self.dialect == "postgresql":
+            self.session.execute(self._rows_insert(ContactRecord, values).on_conflict_do_nothing(index_elements=["id"]))
+            return
         self.session.execute(self._insert(ContactRecord).on_conflict_do_nothing(index_elements=["id"]), values)
 
     def field_changes_since(self, elector_id, field, version):
@@ -382,10 +425,58 @@ class SqlStore(Store):
             self.session.execute(select(Elector.id).where(self._in(Elector.id, sorted(elector_ids)))
                                  .order_by(Elector.id).with_for_update(key_share=True))
 
+    def locked_history(self, elector_ids, events=True):
+        if self.dialect != "postgresql" or not elector_ids:
+            return super().locked_history(elector_ids, events)
+        # The lock and the rows in one statement (FOR NO KEY UPDATE, in id order, as lock_electors).
+        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone)
+                                    .where(self._in(Elector.id, elector_ids)).order_by(Elector.id)
+                                    .with_for_update(key_share=True))
+        electors = {r.id: ElectorInfo(r.id, r.constituency_id, r.version, r.phone) for r in rows}
+        if not events:
+            return electors, None, None
+        return electors, self.events(elector_ids), self.chain_links(elector_ids)
+
+    def load_meanings(self) -> None:
+        """Read every outcome code's meaning once, for events() to resolve records with (see ``meanings``)."""
+        self.meanings = {(campaign_id, code): meaning.value if meaning else None
+                         for campaign_id, code, meaning in self.session.execute(
+                             select(CampaignCode.campaign_id, CampaignCode.code, CampaignCode.meaning)
+                             .where(CampaignCode.code_set == CodeSet.OUTCOME))}
+
     def events(self, elector_ids):
         out: dict[int, tuple[list, list]] = {i: ([], []) for i in elector_ids}
         if not elector_ids:
             return out
+        if self.meanings is not None:
+            self._plain_events(elector_ids, out)
+        else:
+            self._contact_events(elector_ids, out)
+        for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
+                                             ElectorUpdate.occurred_at)
+                                      .where(self._in(ElectorUpdate.elector_id, elector_ids),
+                                             ElectorUpdate.field.in_(FLAGS))):
+            out[r.elector_id][1].append(FlagEvent(r.id, r.field, r.occurred_at))
+        return out
+
+    def _plain_events(self, elector_ids, out) -> None:
+        """The contact events, as plain values: kind and channel as stored (no enum objects), the meaning from
+        ``meanings``. The same events as _contact_events."""
+        t = ContactRecord.__table__
+        meanings = self.meanings
+        # PostgreSQL returns timestamptz values zone-aware already (the same instants UTCDateTime would give).
+        when = (lambda c: type_coerce(c, DateTime(timezone=True))) if self.dialect == "postgresql" else (lambda c: c)
+        rows = self.session.execute(select(
+            t.c.id, t.c.elector_id, type_coerce(t.c.kind, String), when(t.c.occurred_at),
+            type_coerce(t.c.channel, String), t.c.campaign_id, t.c.outcome, t.c.intention, t.c.strength,
+            t.c.supersedes_id, t.c.user_id, when(t.c.call_back_at)).where(self._in(t.c.elector_id, elector_ids))).all()  # fetchall: one call, not a row at a time
+        for (id_, elector_id, kind, occurred_at, channel, campaign_id, outcome, intention, strength, supersedes_id,
+             user_id, call_back_at) in rows:
+            out[elector_id][0].append(ContactEvent(
+                id_, kind, occurred_at, channel, meanings.get((campaign_id, outcome)), intention, strength,
+                supersedes_id, user_id, call_back_at))
+
+    def _contact_events(self, elector_ids, out) -> None:
         meaning = self._meaning()
         rows = self.session.execute(select(
             ContactRecord.id, ContactRecord.elector_id, ContactRecord.kind, ContactRecord.occurred_at,
@@ -396,12 +487,6 @@ class SqlStore(Store):
             out[r.elector_id][0].append(ContactEvent(
                 r.id, r.kind.value, r.occurred_at, r.channel.value, r.meaning.value if r.meaning else None,
                 r.intention, r.strength, r.supersedes_id, r.user_id, r.call_back_at))
-        for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
-                                             ElectorUpdate.occurred_at)
-                                      .where(self._in(ElectorUpdate.elector_id, elector_ids),
-                                             ElectorUpdate.field.in_(FLAGS))):
-            out[r.elector_id][1].append(FlagEvent(r.id, r.field, r.occurred_at))
-        return out
 
     def save_states(self, states):
         if not states:
@@ -413,11 +498,18 @@ class SqlStore(Store):
                    "presence": s.presence, "last_door_at": s.last_door_at, "last_door_outcome": s.last_door_outcome,
                    "last_call_at": s.last_call_at, "last_call_outcome": s.last_call_outcome,
                    "call_back_at": s.call_back_at, "updated_at": now} for eid, s in sorted(states.items())]
-        stmt = self._insert(ElectorState)
-        self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["elector_id"],
-            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), values)
-        self.session.execute(delete(ReconcileQueue).where(self._in(ReconcileQueue.elector_id, list(states))))
+        if self.dialect == "postgresql":
+            stmt = self._rows_insert(ElectorState, values)
+            self.session.execute(stmt.on_conflict_do_update(
+                index_elements=["elector_id"],
+                set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}))
+        else:
+            stmt = self._insert(ElectorState)
+            self.session.execute(stmt.on_conflict_do_update(
+                index_elements=["elector_id"],
+                set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), values)
+        self.session.execute(delete(ReconcileQueue.__table__).where(
+            self._in(ReconcileQueue.__table__.c.elector_id, list(states))))
 
     def enqueue_reconcile(self, elector_ids):
         now = self.now()
