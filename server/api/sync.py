@@ -1,12 +1,19 @@
 """Sync protocol v1 over HTTP (docs/sync-protocol.md). The views only authenticate and hand over."""
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request
 
 from server.api.common import blueprint, errors
 from server.auth import Permission, authorize, current_principal, public
 from server.errors import BadRequest
-from server.schemas import PullArgsSchema, PullResponseSchema, PushRequestSchema, PushResponseSchema, SyncHelloSchema
+from server.schemas import (
+    PullArgsSchema,
+    PullResponseSchema,
+    PushRequestSchema,
+    PushResponseSchema,
+    SyncHelloSchema,
+    dump_pull,
+)
 from server.services import sync
 from server.transport import body_limit
 
@@ -42,4 +49,10 @@ def push():
 @errors(blp, 401, 422)
 def pull(args):
     """The next page of what this device should hold, or a wipe or reset instruction."""
-    return sync.pull(current_principal(), g.device, **args)
+    return pull_response(sync.pull(current_principal(), g.device, **args))
+
+
+def pull_response(result: dict):
+    """The pull's JSON, written directly: PullResponseSchema stays the documented shape (flask-smorest passes
+    a Response through undumped), and the bytes are those its dump would give, by the same JSON provider."""
+    return current_app.json.response(dump_pull(result))

@@ -454,6 +454,8 @@ class ChangeSchema(Schema):
 
 
 class PullResponseSchema(Schema):
+    """The pull's answer, for the OpenAPI document. ``dump_pull`` writes it: dumping a page of 1,000 changes
+    through this schema took close to half of the request for a download's later page."""
     server_time = fields.DateTime()
     changes = fields.List(fields.Nested(ChangeSchema))
     cursor = fields.String(allow_none=True)
@@ -461,6 +463,22 @@ class PullResponseSchema(Schema):
     wipe = fields.Boolean()
     reset_required = fields.Boolean()
     reason = fields.String()
+
+
+_PULL_FIELDS = tuple(PullResponseSchema._declared_fields)
+
+
+def dump_pull(result: dict) -> dict:
+    """``PullResponseSchema().dump(result)`` for the sync engine's pull result, without marshmallow.
+
+    The engine (sync/engine.py) builds each change as plain JSON data (str, int, and ``data`` of JSON values
+    and ISO times), with ChangeSchema's keys in its order, so the changes go out as they are, not copied;
+    only ``server_time`` needs formatting. tests/server/test_sync_pull_body.py holds this to the schema's
+    bytes, page by page, for every kind of answer (pages, deletes, activity, members, wipe, reset)."""
+    body = {name: result[name] for name in _PULL_FIELDS if name in result}
+    if body.get("server_time") is not None:
+        body["server_time"] = body["server_time"].isoformat()
+    return body
 
 
 # ---------------------------------------------------------------------------------------------- review
