@@ -419,6 +419,13 @@ class SqlStore(Store):
 
     # -- reconciliation ---------------------------------------------------------------------------
     def lock_electors(self, elector_ids):
+        if self.dialect == "sqlite" and elector_ids:
+            # SQLite has no row locks, and pysqlite begins a transaction only at its first write: take the
+            # database's write lock now, before the history is read, so no other process can commit about these
+            # electors between that read and this transaction's writes (the fold would be stale). A no-op UPDATE
+            # begins the transaction and takes the lock.
+            self.session.execute(update(Elector.__table__).where(literal(False)).values(id=Elector.__table__.c.id))
+            return
         # FOR NO KEY UPDATE, not FOR UPDATE: inserting a contact, a suppression or a state takes FOR KEY
         # SHARE on its elector, which FOR UPDATE blocks (and so deadlocks) but this lock lets through.
         if self.dialect == "postgresql" and elector_ids:
