@@ -26,6 +26,7 @@ from sync.errors import BatchTooLarge, InvalidEnvelope, UnsupportedProtocol, Wro
 from sync.decide import Decider, Decision
 from sync.fold import ContactEvent, FlagEvent, fold
 from sync.protocol import (
+    ELECTOR_FLAGS,
     Errors,
     Mutation,
     OutboxReport,
@@ -93,9 +94,6 @@ def chain_link(m: Mutation) -> tuple[int | None, uuid.UUID | None]:
     if "supersedes" not in m.data:
         return None, None
     return m.data.get("elector_id"), uuid.UUID(m.data["supersedes"])
-
-
-FLAGS = ("moved", "deceased", "do_not_contact")  # the elector fields whose changes are flag events of the fold
 
 
 class _Known:
@@ -385,7 +383,7 @@ class SyncEngine:
                     row.supersedes_id, row.user_id, row.call_back_at))
         for decision in effects:
             for change in decision.changes:
-                if change.field in FLAGS and change.elector_id in events:
+                if change.field in ELECTOR_FLAGS and change.elector_id in events:
                     events[change.elector_id][1].append(FlagEvent(change.id, change.field, change.occurred_at))
         for r in claimed:
             if r.supersedes_id is not None and r.elector_id in chains and r.status not in LANDED:

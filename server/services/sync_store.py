@@ -63,6 +63,7 @@ from server.models import (
 )
 from server.models.sync import PullSnapshotChunk
 from server.orm import dialect_insert, utcnow
+from sync.protocol import ELECTOR_FLAGS
 from sync.rules import suppression_applies
 from sync.fold import ContactEvent, FlagEvent
 from sync.fold import ElectorState as FoldedState
@@ -80,7 +81,6 @@ from sync.store import (
     Store,
 )
 
-FLAGS = ("moved", "deceased", "do_not_contact")
 # Materialised data must match the versions just read from the database, not rows the session
 # happened to load earlier (a CLI command or job may serve several syncs in one session).
 FRESH = {"populate_existing": True}
@@ -291,23 +291,19 @@ class SqlStore(Store):
         return dict(self.session.execute(select(Property.id, Property.constituency_id).where(Property.id.in_(ids))).all())
 
     def suppressions(self, elector_ids):
-        if not elector_ids:
-            return {}
+        return self._suppressions(self._in(Suppression.elector_id, elector_ids)) if elector_ids else {}
+
+    def _active_suppressions(self, elector_ids):
+        """``suppressions``, for the thousands of electors of a pull (the ids as one parameter)."""
+        return self._suppressions(self._any(Suppression.elector_id, elector_ids)) if elector_ids else {}
+
+    def _suppressions(self, electors) -> dict[int, list]:
+        """The unlifted suppressions of the electors ``electors`` selects, as (kind, channel) per elector."""
         found: dict[int, list] = {}
         for elector_id, kind, channel in self.session.execute(
                 select(Suppression.elector_id, Suppression.kind, Suppression.channel)
-                .where(self._in(Suppression.elector_id, elector_ids), Suppression.lifted_at.is_(None))):
+                .where(electors, Suppression.lifted_at.is_(None))):
             found.setdefault(elector_id, []).append((kind.value, channel.value))
-        return found
-
-    def _active_suppressions(self, elector_ids):
-        """``suppressions``, for the thousands of electors of a pull."""
-        found: dict[int, list] = {}
-        if elector_ids:
-            for elector_id, kind, channel in self.session.execute(
-                    select(Suppression.elector_id, Suppression.kind, Suppression.channel)
-                    .where(self._any(Suppression.elector_id, elector_ids), Suppression.lifted_at.is_(None))):
-                found.setdefault(elector_id, []).append((kind.value, channel.value))
         return found
 
     def members(self, ids):
@@ -462,7 +458,7 @@ class SqlStore(Store):
         for r in self.session.execute(select(ElectorUpdate.id, ElectorUpdate.elector_id, ElectorUpdate.field,
                                              ElectorUpdate.occurred_at)
                                       .where(self._in(ElectorUpdate.elector_id, elector_ids),
-                                             ElectorUpdate.field.in_(FLAGS))):
+                                             ElectorUpdate.field.in_(ELECTOR_FLAGS))):
             out[r.elector_id][1].append(FlagEvent(r.id, r.field, r.occurred_at))
         return out
 
@@ -505,16 +501,14 @@ class SqlStore(Store):
                    "presence": s.presence, "last_door_at": s.last_door_at, "last_door_outcome": s.last_door_outcome,
                    "last_call_at": s.last_call_at, "last_call_outcome": s.last_call_outcome,
                    "call_back_at": s.call_back_at, "updated_at": now} for eid, s in sorted(states.items())]
+        # PostgreSQL: the rows as one JSON document in the statement; SQLite: an executemany of the values.
         if self.dialect == "postgresql":
-            stmt = self._rows_insert(ElectorState, values)
-            self.session.execute(stmt.on_conflict_do_update(
-                index_elements=["elector_id"],
-                set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}))
+            stmt, params = self._rows_insert(ElectorState, values), None
         else:
-            stmt = self._insert(ElectorState)
-            self.session.execute(stmt.on_conflict_do_update(
-                index_elements=["elector_id"],
-                set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), values)
+            stmt, params = self._insert(ElectorState), values
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["elector_id"],
+            set_={c: getattr(stmt.excluded, c) for c in values[0] if c != "elector_id"}), params)
         self.session.execute(delete(ReconcileQueue.__table__).where(
             self._in(ReconcileQueue.__table__.c.elector_id, list(states))))
 
