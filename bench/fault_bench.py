@@ -91,7 +91,7 @@ sys.path.insert(0, str(BENCH))
 
 from common import ensure_database, reachable, reset_postgres  # noqa: E402  bench/common.py
 import load_bench  # noqa: E402
-from load_bench import INTENTIONS, build_world, code_identity, procfile, start, stop  # noqa: E402
+from load_bench import INTENTIONS, build_world, code_identity, procfile, server_env, start, stop  # noqa: E402
 from tcp_proxy import FaultyProxy  # noqa: E402
 
 CODE = ROOT  # the server code to run: this checkout, or (--code) a copy of it
@@ -749,11 +749,7 @@ def main() -> None:
     plan = plan_of(kinds, 0.08, 0.85)
 
     workdir = Path(tempfile.mkdtemp(prefix="groundwork-fault-bench-"))
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-long-enough-for-anything",
-           "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WEB_CONCURRENCY": str(args.workers),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
-    for key in ("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT"):
-        env.pop(key, None)
+    env = server_env(url, args.workers)
     began = time.monotonic()
     if args.database_url:
         # Migrated in this process (a no-op on the test suite's database, already at the head).

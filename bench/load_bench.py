@@ -165,6 +165,17 @@ def build_world(url: str, accounts: int, per_list: int, houses_per_list: int, el
 
 # -- the processes -----------------------------------------------------------------------------------------------
 
+def server_env(url: str, workers: int) -> dict[str, str]:
+    """The environment the Procfile's lines run in: this database, a bench secret, quick password hashes (as in
+    tests/server/live.py), ``workers`` gunicorn workers, the server code of CODE, and no web push keys."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-long-enough-for-anything",
+           "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WEB_CONCURRENCY": str(workers),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
+    for key in ("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT"):
+        env.pop(key, None)
+    return env
+
+
 def procfile(kind: str) -> str:
     line = next(l for l in (CODE / "Procfile").read_text().splitlines() if l.startswith(f"{kind}:"))
     command = line[len(kind) + 1:].strip()
@@ -642,11 +653,7 @@ def main() -> None:
     url = normalise_database_url(raw_url)
     database = url.rsplit("/", 1)[1].split("?")[0]
     workdir = Path(tempfile.mkdtemp(prefix="groundwork-load-bench-"))
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret-key-long-enough-for-anything",
-           "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "WEB_CONCURRENCY": str(args.workers),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
-    for key in ("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT"):
-        env.pop(key, None)
+    env = server_env(url, args.workers)
 
     started = time.perf_counter()
     subprocess.run(["bash", "-c", procfile("release")], cwd=CODE, env=env, check=True, capture_output=True)
