@@ -123,6 +123,12 @@ class SqlStore(Store):
         # (campaign id, outcome code) -> meaning, when the caller has read them all (load_meanings): events()
         # then reads plain rows instead of resolving each record's meaning in SQL (a full rebuild's million).
         self.meanings: dict[tuple[int, str], str | None] | None = None
+        # A pull touches its storage's row several times in one transaction. storage() reads the pending page
+        # and the snapshot with the rest (as text, decoded only if asked for), for confirm_pending() and
+        # snapshot() just after; and the pending page is written once, with save_storage() or at the commit,
+        # however often it changes before. Both live only inside transaction().
+        self._read_ahead: dict[tuple, dict] = {}
+        self._pending_writes: dict[tuple, tuple[list, bool]] = {}  # key -> (pending, may insert the row)
 
     def _insert(self, model):
         """The dialect's INSERT (for ON CONFLICT) on the model's table. Core, not the ORM: with a list of
@@ -137,6 +143,7 @@ class SqlStore(Store):
     def transaction(self) -> Iterator[None]:
         try:
             yield
+            self._write_pending()
             self.session.commit()
         except (DataError, UnicodeEncodeError, OverflowError) as exc:
             # A value the database cannot hold: SQLSTATE class 22 from the server, or one the driver cannot
@@ -146,19 +153,52 @@ class SqlStore(Store):
         except BaseException:
             self.session.rollback()
             raise
+        finally:
+            self._read_ahead.clear()
+            self._pending_writes.clear()
+
+    def _write_pending(self) -> None:
+        """The pending pages changed in this transaction and not yet written with their storage."""
+        for (device_id, storage_id), (pending, create) in sorted(self._pending_writes.items()):
+            if create:
+                self._upsert_storage(device_id, storage_id, {"pending": pending})
+            else:
+                self.session.execute(update(DeviceStorage).where(
+                    DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)
+                    .values(pending=pending))
+        self._pending_writes.clear()
 
     # -- devices ----------------------------------------------------------------------------------
     def storage(self, device_id, storage_id):
-        # The columns the engine needs, not the row: its pending page and snapshot are read when needed.
+        # The columns the engine needs, and the pending page and snapshot as text: a push never decodes them,
+        # a pull's confirm_pending() and snapshot() need not read them again.
         row = self.session.execute(select(
             DeviceStorage.device_id, DeviceStorage.storage_id, DeviceStorage.last_seq, DeviceStorage.acked_token,
             DeviceStorage.pending_token, DeviceStorage.clock_offset_seconds, DeviceStorage.last_push_at,
-            DeviceStorage.last_pull_at).where(DeviceStorage.device_id == device_id,
-                                              DeviceStorage.storage_id == storage_id)).first()
+            DeviceStorage.last_pull_at, cast(DeviceStorage.pending, Text).label("pending"),
+            cast(DeviceStorage.snapshot, Text).label("snapshot"))
+            .where(DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)).first()
         if row is None:
             return None
+        self._read_ahead[(device_id, storage_id)] = {"pending": row.pending, "snapshot": row.snapshot}
         return StorageState(row.device_id, row.storage_id, row.last_seq, row.acked_token, row.pending_token,
                             row.clock_offset_seconds, row.last_push_at, row.last_pull_at)
+
+    def _read(self, device_id, storage_id, column: str):
+        """The storage's pending page or snapshot: as storage() read it if nothing has written it since,
+        else from the database."""
+        key = (device_id, storage_id)
+        if key in self._pending_writes and column == "pending":
+            return self._pending_writes[key][0]
+        ahead = self._read_ahead.get(key)
+        if ahead is not None and column in ahead:
+            text_value = ahead.pop(column)
+            return json.loads(text_value) if text_value is not None else None
+        return self.session.scalar(select(getattr(DeviceStorage, column)).where(
+            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id))
+
+    def _forget_read(self, device_id, storage_id, column: str) -> None:
+        self._read_ahead.get((device_id, storage_id), {}).pop(column, None)
 
     def _upsert_storage(self, device_id, storage_id, values: dict) -> None:
         stmt = self._insert(DeviceStorage).values(device_id=device_id, storage_id=storage_id, **values)
@@ -166,18 +206,22 @@ class SqlStore(Store):
 
     def save_storage(self, state: StorageState) -> None:
         greatest = func.greatest if self.dialect == "postgresql" else func.max
+        written = self._pending_writes.pop((state.device_id, state.storage_id), None)
+        if written is not None:
+            self._forget_read(state.device_id, state.storage_id, "pending")
         stmt = self._insert(DeviceStorage).values(
             device_id=state.device_id, storage_id=state.storage_id, last_seq=state.last_seq,
             acked_token=state.acked_token, pending_token=state.pending_token,
             clock_offset_seconds=state.clock_offset_seconds, last_push_at=state.last_push_at,
-            last_pull_at=state.last_pull_at, pending=[],
+            last_pull_at=state.last_pull_at, pending=written[0] if written is not None else [],
         )
         self.session.execute(stmt.on_conflict_do_update(
             index_elements=["device_id", "storage_id"],
             set_={"last_seq": greatest(DeviceStorage.last_seq, stmt.excluded.last_seq),
                   "acked_token": stmt.excluded.acked_token, "pending_token": stmt.excluded.pending_token,
                   "clock_offset_seconds": stmt.excluded.clock_offset_seconds,
-                  "last_push_at": stmt.excluded.last_push_at, "last_pull_at": stmt.excluded.last_pull_at},
+                  "last_push_at": stmt.excluded.last_push_at, "last_pull_at": stmt.excluded.last_pull_at,
+                  **({"pending": stmt.excluded.pending} if written is not None else {})},
         ))
 
     def save_outbox_report(self, device_id, storage_id, report: OutboxHealth) -> None:
@@ -684,12 +728,13 @@ class SqlStore(Store):
     def forget_holdings(self, device_id, storage_id):
         self.session.execute(delete(DeviceHolding).where(DeviceHolding.device_id == device_id,
                                                          DeviceHolding.storage_id == storage_id))
+        self._pending_writes.pop((device_id, storage_id), None)
+        self._forget_read(device_id, storage_id, "pending")
         self.session.execute(update(DeviceStorage).where(DeviceStorage.device_id == device_id,
                                                          DeviceStorage.storage_id == storage_id).values(pending=[]))
 
     def confirm_pending(self, device_id, storage_id, confirmed):
-        pending = self.session.scalar(select(DeviceStorage.pending).where(
-            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)) or []
+        pending = self._read(device_id, storage_id, "pending") or []
         if confirmed and pending:
             held = [e for e in pending if e[2] is not None]
             gone = [e for e in pending if e[2] is None]
@@ -714,12 +759,11 @@ class SqlStore(Store):
                     DeviceHolding.device_id == device_id, DeviceHolding.storage_id == storage_id,
                     DeviceHolding.entity == entity,
                     self._any(DeviceHolding.entity_id, [i for e, i, _ in gone if e == entity])))
-        if pending:
-            self.session.execute(update(DeviceStorage).where(
-                DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id).values(pending=[]))
+        if pending:  # consumed: written as empty unless a page is staged before the commit
+            self._pending_writes[(device_id, storage_id)] = ([], False)
 
     def stage(self, device_id, storage_id, entries):
-        self._upsert_storage(device_id, storage_id, {"pending": [list(e) for e in entries]})
+        self._pending_writes[(device_id, storage_id)] = ([list(e) for e in entries], True)
 
     def materialise(self, entity, ids, user_id, entitled):
         if entity in ("campaign", "assignment", "activity", "member"):  # computed with the entitlement
@@ -798,8 +842,7 @@ class SqlStore(Store):
                   for entity, ids in by_entity.items()))).limit(1)) is not None
 
     def snapshot(self, device_id, storage_id):
-        state = self.session.scalar(select(DeviceStorage.snapshot).where(
-            DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id))
+        state = self._read(device_id, storage_id, "snapshot")
         return Snapshot.from_dict(state) if state else None
 
     def save_snapshot(self, device_id, storage_id, snapshot, items=None):
@@ -810,6 +853,7 @@ class SqlStore(Store):
                 {"device_id": device_id, "storage_id": storage_id, "token": snapshot.token, "chunk": n,
                  "items": items[start:start + SNAPSHOT_CHUNK]}  # tuples are written as JSON arrays
                 for n, start in enumerate(range(0, len(items), SNAPSHOT_CHUNK))])
+        self._forget_read(device_id, storage_id, "snapshot")
         self.session.execute(update(DeviceStorage).where(
             DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)
             .values(snapshot=snapshot.to_dict()))
@@ -825,6 +869,7 @@ class SqlStore(Store):
         return items[offset:offset + count]
 
     def drop_snapshot(self, device_id, storage_id):
+        self._forget_read(device_id, storage_id, "snapshot")
         self.session.execute(delete(PullSnapshotChunk).where(PullSnapshotChunk.device_id == device_id,
                                                              PullSnapshotChunk.storage_id == storage_id))
         self.session.execute(update(DeviceStorage).where(
