@@ -1,7 +1,7 @@
 """Polling-day load: hundreds of phones syncing at once against the server as production runs it, driven by locust.
 
 What it starts, as production would (the Procfile): the migrations (its ``release`` line), gunicorn with its
-``web`` line and ``WEB_CONCURRENCY`` workers, and the ``scheduler`` process (``python -m server.jobs.scheduler``,
+``web`` line and ``WEB_CONCURRENCY`` workers (the Procfile's default unless --workers), and the ``scheduler`` process (``python -m server.jobs.scheduler``,
 ``SCHEDULER_ENABLED`` on: it takes the database lease and runs the jobs, the monitoring rollups every minute
 among them), on a PostgreSQL database of its own. The world: a CLP of a few thousand electors (two a house), one
 campaign, walk lists of 50 houses each shared by several phones (5 by default), and a volunteer account per
@@ -22,9 +22,10 @@ on, and how many connections queued for a gunicorn worker; the scheduler's job r
 check by SQL: every mutation sent has one receipt and every contact sent one row of ``contact_record``.
 
 Then a capacity sweep, shorter runs at rising numbers of phones (50, 100, 200; 300 if 200 met the aim), to find
-the load at which push p99 crosses 1 s.
+the load at which push p99 crosses 1 s; and then the main run again with 4 workers (``--compare-workers``),
+gunicorn restarted on the same world, so that the choice of ``WEB_CONCURRENCY`` rests on a side-by-side figure.
 
-    .venv/bin/python bench/load_bench.py                 # 200 phones for 60 s, then the sweep (about 6 minutes)
+    .venv/bin/python bench/load_bench.py                 # 200 phones for 60 s, the sweep, the 4-worker comparison (about 8 minutes)
     .venv/bin/python bench/load_bench.py --quick         # 20 phones for 15 s, no sweep: a smoke run
     .venv/bin/python bench/load_bench.py --phones 100 --duration 30 --sweep ""    # one run only
 
@@ -40,6 +41,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -181,6 +183,14 @@ def procfile(kind: str) -> str:
     command = line[len(kind) + 1:].strip()
     program, _, rest = command.partition(" ")
     return f"exec {Path(sys.executable).parent / program} {rest}"  # the virtual environment's gunicorn, python
+
+
+def procfile_workers() -> int:
+    """The number of gunicorn workers the Procfile's web line starts when WEB_CONCURRENCY is unset."""
+    found = re.search(r"\$\{WEB_CONCURRENCY:-(\d+)\}", (ROOT / "Procfile").read_text())
+    if not found:
+        raise SystemExit("the Procfile's web line names no default WEB_CONCURRENCY")
+    return int(found.group(1))
 
 
 def code_identity() -> str:
@@ -393,8 +403,8 @@ def percentile(sorted_values: list[float], share: float) -> float:
 # -- one run -----------------------------------------------------------------------------------------------------
 
 def run_stage(args, label: str, phones: int, duration: int, port: int, url: str, database: str, world_path: Path,
-              server: subprocess.Popen, scheduler: subprocess.Popen, workdir: Path, sent_before: int,
-              server_log: Path) -> dict:
+              server: subprocess.Popen, workers: int, scheduler: subprocess.Popen, workdir: Path,
+              sent_before: int, server_log: Path) -> dict:
     out_path = workdir / f"locust-{label.replace(' ', '-')}.json"
     log_path = workdir / f"locust-{label.replace(' ', '-')}.log"
     env = {**os.environ, "LOAD_BENCH_WORLD": str(world_path), "LOAD_BENCH_OUT": str(out_path),
@@ -423,7 +433,7 @@ def run_stage(args, label: str, phones: int, duration: int, port: int, url: str,
         except psutil.NoSuchProcess:
             return []
 
-    groups = {f"gunicorn: master + {args.workers} workers": gunicorn_pids,
+    groups = {f"gunicorn: master + {workers} workers": gunicorn_pids,
               "scheduler (python -m server.jobs.scheduler)": lambda: [scheduler.pid] if scheduler.poll() is None else [],
               "locust (the load generator)": locust_pids}
     engine = create_engine(url)
@@ -510,7 +520,7 @@ def run_stage(args, label: str, phones: int, duration: int, port: int, url: str,
     engine.dispose()
     lost = len(ids) - records[1]
     return {
-        "label": label, "phones": phones, "steady_push": steady_push, "users_started": data["user_count"], "duration": duration,
+        "label": label, "phones": phones, "workers": workers, "steady_push": steady_push, "users_started": data["user_count"], "duration": duration,
         "window": window, "endpoints": endpoints, "errors": data["errors"], "results": data["results"],
         "requests": sum(e["count"] for e in endpoints.values()),
         "request_errors": sum(e["errors"] for e in endpoints.values()),
@@ -543,7 +553,7 @@ def met(stage: dict) -> bool:
 
 
 def report(stage: dict, args) -> None:
-    print(f"\n### {stage['phones']} phones for {stage['duration']} s ({stage['label']})\n")
+    print(f"\n### {stage['phones']} phones for {stage['duration']} s, {stage['workers']} workers ({stage['label']})\n")
     print(f"Measured over {stage['window']:.1f} s (locust's run, the ramp of {args.spawn_seconds:g} s included); "
           f"{stage['users_started']} phones started; load average {stage['load'][0][0]:.1f} before, "
           f"{stage['load'][1][0]:.1f} after.\n")
@@ -591,8 +601,8 @@ def report(stage: dict, args) -> None:
     if served:
         busy = sum(v["sum"] for v in served.values())
         print(f"\nInside the gunicorn workers (access log, from the worker taking the request to its answer): the "
-              f"{args.workers} workers were busy {busy:.1f} s of {args.workers * stage['span']:.1f} s "
-              f"({busy / (args.workers * stage['span']):.0%}).\n")
+              f"{stage['workers']} workers were busy {busy:.1f} s of {stage['workers'] * stage['span']:.1f} s "
+              f"({busy / (stage['workers'] * stage['span']):.0%}).\n")
         print("| endpoint | requests | mean ms | p50 ms | p95 ms | p99 ms | mean as the phone saw it, ms |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         seen = {"POST /sync/push (all)": [PUSH, REPLAY],
@@ -621,7 +631,11 @@ def main() -> None:
     parser.add_argument("--sweep-duration", type=int, default=30)
     parser.add_argument("--extend", type=int, default=300,
                         help="phones of one more sweep run if the last one met the aim (0 for none)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (WEB_CONCURRENCY)")
+    parser.add_argument("--workers", type=int, default=procfile_workers(),
+                        help="gunicorn workers (WEB_CONCURRENCY; default: the Procfile's, %(default)s)")
+    parser.add_argument("--compare-workers", default="4",
+                        help="after the sweep, the main run again with each of these numbers of workers, "
+                             "comma-separated ('' for none)")
     parser.add_argument("--electors", type=int, default=6000)
     parser.add_argument("--per-list", type=int, default=5, help="phones sharing each walk list")
     parser.add_argument("--houses-per-list", type=int, default=50)
@@ -643,7 +657,9 @@ def main() -> None:
     from server.config import normalise_database_url
     if args.quick:
         args.phones, args.duration, args.sweep, args.extend, args.spawn_seconds = 20, 15, "", 0, 5
+        args.compare_workers = ""
     sweep = [int(x) for x in args.sweep.split(",") if x.strip()]
+    args.compare_workers = [int(x) for x in args.compare_workers.split(",") if x.strip()]
 
     raw_url = os.environ.get("LOAD_BENCH_POSTGRES_URL", DEFAULT_URL)
     problem = reachable(raw_url)
@@ -668,26 +684,32 @@ def main() -> None:
 
     port = free_port()
     server_log, scheduler_log = workdir / "gunicorn.log", workdir / "scheduler.log"
-    # The Procfile's web line as it is; gunicorn also reads GUNICORN_CMD_ARGS, used here only to add the time each
-    # request spent inside its worker to the access log, to tell waiting for a worker from being served.
-    server = start("web", {**env, "PORT": str(port), "SCHEDULER_ENABLED": "false",
-                           "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'"}, server_log)
+
+    def serve(workers: int) -> subprocess.Popen:
+        # The Procfile's web line as it is; gunicorn also reads GUNICORN_CMD_ARGS, used here only to add the time
+        # each request spent inside its worker to the access log, to tell waiting for a worker from being served.
+        process = start("web", {**env, "WEB_CONCURRENCY": str(workers), "PORT": str(port), "SCHEDULER_ENABLED": "false",
+                                "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'"}, server_log)
+        wait_for_server(port, process, server_log)
+        return process
+
     scheduler = start("scheduler", {**env, "SCHEDULER_ENABLED": "true"}, scheduler_log)
+    server, workers = None, args.workers
     stages: list[dict] = []
     try:
-        wait_for_server(port, server, server_log)
+        server = serve(workers)
         engine = create_engine(url)
         owner = wait_for_lease(engine, scheduler, scheduler_log)
         engine.dispose()
-        print(f"gunicorn on port {port} ({args.workers} workers), scheduler holding the lease as {owner}",
+        print(f"gunicorn on port {port} ({workers} workers), scheduler holding the lease as {owner}",
               file=sys.stderr)
 
         def run(label: str, phones: int, duration: int) -> dict:
-            print(f"{datetime.now(timezone.utc):%H:%M:%S} run {label}: {phones} phones for {duration} s",
-                  file=sys.stderr)
+            print(f"{datetime.now(timezone.utc):%H:%M:%S} run {label}: {phones} phones for {duration} s, "
+                  f"{workers} workers", file=sys.stderr)
             sent_before = sum(s["mutations_sent"] for s in stages)
-            stage = run_stage(args, label, phones, duration, port, url, database, world_path, server, scheduler,
-                              workdir, sent_before, server_log)
+            stage = run_stage(args, label, phones, duration, port, url, database, world_path, server, workers,
+                              scheduler, workdir, sent_before, server_log)
             stages.append(stage)
             print(f"  push p99 {push_p99(stage) * 1000:.0f} ms, {stage['request_errors']} errors, lost "
                   f"{stage['lost']}", file=sys.stderr)
@@ -700,12 +722,22 @@ def main() -> None:
             sweep_runs.append(run(f"sweep {args.extend}", args.extend, args.sweep_duration))
         if sweep_runs and push_p99(sweep_runs[0]) > AIM_P99 and sweep[0] >= 10:
             sweep_runs.append(run(f"sweep {sweep[0] // 2}", sweep[0] // 2, args.sweep_duration))  # below the first
+        for other in args.compare_workers:
+            # The main run again with another number of workers, gunicorn restarted: the same world, the same
+            # machine, minutes apart, so the choice of WEB_CONCURRENCY rests on a side-by-side figure.
+            stop(server)
+            server, workers = None, other
+            server = serve(workers)
+            run(f"compare {other}", args.phones, args.duration)
     finally:
-        stop(server)
+        if server is not None:
+            stop(server)
         stop(scheduler)
 
     print(f"## Polling-day load, {datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, {os.cpu_count()} cores, "
-          f"PostgreSQL {version}, gunicorn workers {args.workers}, server code: {identity}\n")
+          f"PostgreSQL {version}, gunicorn workers {args.workers}"
+          + "".join(f" ({other} in the comparison run)" for other in args.compare_workers)
+          + f", server code: {identity}\n")
     print(f"World: {args.electors:,} electors in {world['houses']:,} houses; walk lists of {args.houses_per_list} "
           f"houses, {args.per_list} phones a list; a door every {args.door_seconds.replace(',', ' to ')} s per phone, "
           f"pushes of {args.burst.replace(',', ' to ')} mutations, {args.replay_share:.0%} of pushes replays. "
@@ -713,12 +745,12 @@ def main() -> None:
     for stage in stages:
         report(stage, args)
     print("\n### Capacity: push p99 by number of phones\n")
-    print("| run | phones | seconds | req/s | records/s | push p50 ms | push p95 ms | **push p99 ms** | p99 after the ramp | "
+    print("| run | workers | phones | seconds | req/s | records/s | push p50 ms | push p95 ms | **push p99 ms** | p99 after the ramp | "
           "errors | lost | machine CPU busy | aim (p99 ≤ 1 s, 0 errors) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for stage in sorted(stages, key=lambda s: (s["phones"], s["label"])):
         push = stage["endpoints"].get(PUSH, {})
-        print(f"| {stage['label'].split()[0]} | {stage['phones']} | {stage['duration']} | "
+        print(f"| {stage['label'].split()[0]} | {stage['workers']} | {stage['phones']} | {stage['duration']} | "
               f"{stage['requests'] / stage['window']:.1f} | "
               f"{stage['records_per_s']:.1f} | {ms(push.get('p50', float('nan')))} | "
               f"{ms(push.get('p95', float('nan')))} | **{ms(push.get('p99', float('nan')))}** | "
