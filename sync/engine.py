@@ -486,7 +486,7 @@ class SyncEngine:
             # A device whose access ended must delete every piece of personal data it holds.
             return {**base, "wipe": True, "cursor": None}
         with self.store.transaction():
-            storage = self.store.storage(ctx.device_id, storage_id)
+            storage = self.store.storage(ctx.device_id, storage_id, pages=True)
             snapshot = None
             if cursor is None:
                 # A pull from nothing: the device holds nothing, whatever we thought before.

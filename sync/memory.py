@@ -116,7 +116,7 @@ class MemoryStore(Store):
                 self.world = snapshot
                 raise
 
-    def storage(self, device_id, storage_id):
+    def storage(self, device_id, storage_id, *, pages=False):
         state = self.world.storages.get((device_id, storage_id))
         return copy.copy(state) if state else None
 

@@ -237,7 +237,9 @@ class Store(ABC):
 
     # -- devices ----------------------------------------------------------------------------------
     @abstractmethod
-    def storage(self, device_id: uuid.UUID, storage_id: uuid.UUID) -> StorageState | None: ...
+    def storage(self, device_id: uuid.UUID, storage_id: uuid.UUID, *, pages: bool = False) -> StorageState | None:
+        """The storage's state, or None. ``pages``: the caller is a pull, which will ask for the pending page and
+        the snapshot next (a store may read them now)."""
 
     @abstractmethod
     def save_storage(self, state: StorageState) -> None:

@@ -154,8 +154,12 @@ class SqlStore(Store):
             self.session.rollback()
             raise
         finally:
-            self._read_ahead.clear()
-            self._pending_writes.clear()
+            self._forget_row_caches()
+
+    def _forget_row_caches(self) -> None:
+        """The end of a transaction, however it ended: nothing read or deferred in it outlives it."""
+        self._read_ahead.clear()
+        self._pending_writes.clear()
 
     def _write_pending(self) -> None:
         """The pending pages changed in this transaction and not yet written with their storage."""
@@ -169,20 +173,23 @@ class SqlStore(Store):
         self._pending_writes.clear()
 
     # -- devices ----------------------------------------------------------------------------------
-    def storage(self, device_id, storage_id):
-        # The columns the engine needs, and the pending page and snapshot as text: a push never decodes them,
-        # a pull's confirm_pending() and snapshot() need not read them again.
-        row = self.session.execute(select(
-            DeviceStorage.device_id, DeviceStorage.storage_id, DeviceStorage.last_seq, DeviceStorage.acked_token,
-            DeviceStorage.pending_token, DeviceStorage.clock_offset_seconds, DeviceStorage.last_push_at,
-            DeviceStorage.last_pull_at, cast(DeviceStorage.pending, Text).label("pending"),
-            cast(DeviceStorage.snapshot, Text).label("snapshot"))
-            .where(DeviceStorage.device_id == device_id, DeviceStorage.storage_id == storage_id)).first()
+    def storage(self, device_id, storage_id, *, pages=False):
+        # The columns the engine needs; for a pull (``pages``) also the pending page and the snapshot, as text
+        # (decoded only if used), so that its confirm_pending() and snapshot() need not read the row again.
+        key = (device_id, storage_id)
+        self._read_ahead.pop(key, None)
+        columns = [DeviceStorage.device_id, DeviceStorage.storage_id, DeviceStorage.last_seq,
+                   DeviceStorage.acked_token, DeviceStorage.pending_token, DeviceStorage.clock_offset_seconds,
+                   DeviceStorage.last_push_at, DeviceStorage.last_pull_at]
+        if pages:
+            columns += [cast(DeviceStorage.pending, Text), cast(DeviceStorage.snapshot, Text)]
+        row = self.session.execute(select(*columns).where(DeviceStorage.device_id == device_id,
+                                                          DeviceStorage.storage_id == storage_id)).first()
         if row is None:
             return None
-        self._read_ahead[(device_id, storage_id)] = {"pending": row.pending, "snapshot": row.snapshot}
-        return StorageState(row.device_id, row.storage_id, row.last_seq, row.acked_token, row.pending_token,
-                            row.clock_offset_seconds, row.last_push_at, row.last_pull_at)
+        if pages:
+            self._read_ahead[key] = {"pending": row[8], "snapshot": row[9]}
+        return StorageState(*row[:8])
 
     def _read(self, device_id, storage_id, column: str):
         """The storage's pending page or snapshot: as storage() read it if nothing has written it since,

@@ -41,9 +41,12 @@ class ImportStore(SqlStore):
         the database refuses therefore fails the whole import, which changes nothing."""
         try:
             yield
+            self._write_pending()
         except (DataError, UnicodeEncodeError, OverflowError):
             raise ImportRefused("not_storable", "A value in the file could not be stored, so nothing was "
                                                 "imported. Check the file for unusual characters or numbers.") from None
+        finally:
+            self._forget_row_caches()
 
     def insert_contacts(self, rows):
         values = [{
