@@ -123,10 +123,10 @@ class SqlStore(Store):
         # (campaign id, outcome code) -> meaning, when the caller has read them all (load_meanings): events()
         # then reads plain rows instead of resolving each record's meaning in SQL (a full rebuild's million).
         self.meanings: dict[tuple[int, str], str | None] | None = None
-        # A pull touches its storage's row several times in one transaction. storage() reads the pending page
-        # and the snapshot with the rest (as text, decoded only if asked for), for confirm_pending() and
-        # snapshot() just after; and the pending page is written once, with save_storage() or at the commit,
-        # however often it changes before. Both live only inside transaction().
+        # A pull touches its storage's row several times in one transaction. Its storage(..., pages=True) reads
+        # the pending page and the snapshot with the rest (as text, decoded only if asked for), for
+        # confirm_pending() and snapshot() just after; and the pending page is written once, with save_storage()
+        # or at the commit, however often it changes before. Both live only inside transaction().
         self._read_ahead: dict[tuple, dict] = {}
         self._pending_writes: dict[tuple, tuple[list, bool]] = {}  # key -> (pending, may insert the row)
 
