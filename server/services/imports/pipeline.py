@@ -45,7 +45,7 @@ from server.services.imports.read import read_table
 from server.services.imports.records import BatchHeader, observed_codes, parse_sheet
 from server.services.imports.store import ImportStore, Register, held_keys, import_device, import_engine, mutation_id
 from server.services.sync import device_context, limits
-from server.services.sync_store import campaign_for_device
+from server.services.sync_store_pull import campaign_for_device
 from sync import PROTOCOL_VERSION, SCHEMA_VERSION
 from sync.rules import suppression_applies
 
