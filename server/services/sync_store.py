@@ -224,12 +224,12 @@ class SqlStore(PullSide, Store):
     # -- push -------------------------------------------------------------------------------------
 
     def _in(self, column, ids):
-        """``column IN ids``, for the reads by id below: on PostgreSQL ``column = ANY(:ids)``, one array
-        parameter (an IN of 500 parameters costs more to build and convert on the client than to run, and
-        its text differs with every count, so psycopg cannot cache it)."""
+        """``column IN ids``, for the reads by id below: on PostgreSQL ``_any``'s one array parameter (an IN of
+        500 parameters costs more to build and convert on the client than to run, and its text differs with
+        every count, so psycopg cannot cache it); on SQLite a plain IN, which these batch sizes keep short."""
         if self.dialect != "postgresql":
             return column.in_(ids)
-        return column == any_(_pg_array(sorted(ids), column.type))
+        return self._any(column, ids)
 
     def _rows_insert(self, model, rows: list[dict], **same):
         """PostgreSQL: ``INSERT INTO model (...) SELECT ... FROM json_populate_recordset(NULL::model, :rows)``,
