@@ -56,15 +56,18 @@ def _clp(principal: Principal, constituency_id: int, *, lock: bool = False) -> C
     return clp
 
 
-def _notify(clp: Constituency, change: AccessChange, key: str, text: str) -> int:
-    """A notice for each active account of the CLP; the app shows them, and web push will deliver them."""
+def _notify(clp: Constituency, change: AccessChange, key: str, said: str, reason: str) -> int:
+    """A notice for each active account of the CLP; the app shows them, and web push delivers them. The
+    reason is typed by staff, so the app shows it (``said: reason``) but a push carries only ``said``."""
     users = list(db.session.scalars(select(User.id).where(User.constituency_id == clp.id, User.active.is_(True))))
+    text = f"{said}: {reason}"
     if len(text) > NOTICE_MAX:
         text = text[:NOTICE_MAX - 1] + "…"
     data = {"change_id": change.id, "kind": change.kind.value, "constituency_id": clp.id,
             "effective_at": change.effective_at.isoformat()}
-    return sum(notices.add(user_id, kind="access_change", key=key, text=text, link=NOTICE_LINK, data=data)
-               for user_id in users)
+    push = f"{said}. Open Groundwork to read why."
+    return sum(notices.add(user_id, kind="access_change", key=key, text=text, link=NOTICE_LINK, data=data,
+                           push=push) for user_id in users)
 
 
 def _audit(principal: Principal, action: str, clp: Constituency, change: AccessChange, **details) -> None:
@@ -110,12 +113,12 @@ def make_change(principal: Principal, *, constituency_id: int, kind: str, reason
     db.session.flush()
     when = uk_when(change.effective_at)
     if kind == AccessChangeKind.RESTORE:
-        action, text = "access.restore", f"{clp.name}'s access to Groundwork was restored on {when}: {reason}"
+        action, text = "access.restore", f"{clp.name}'s access to Groundwork was restored on {when}"
     elif effective_at is None:
-        action, text = "access.suspend_now", f"{clp.name}'s access to Groundwork is suspended from {when}: {reason}"
+        action, text = "access.suspend_now", f"{clp.name}'s access to Groundwork is suspended from {when}"
     else:
-        action, text = "access.schedule", f"{clp.name}'s access to Groundwork will be suspended from {when}: {reason}"
-    notified = _notify(clp, change, f"access:{change.id}", text)
+        action, text = "access.schedule", f"{clp.name}'s access to Groundwork will be suspended from {when}"
+    notified = _notify(clp, change, f"access:{change.id}", text, reason)
     _audit(principal, action, clp, change, notified=notified)
     db.session.commit()
     return change
@@ -140,8 +143,8 @@ def cancel(principal: Principal, change_id: int, *, reason: str) -> AccessChange
                        {"change_id": change.id, "effective_at": change.effective_at.isoformat()})
     change.cancelled_at, change.cancelled_by_id, change.cancel_reason = now, principal.user_id, reason
     _notify(clp, change, f"access:{change.id}:cancelled",
-            f"The suspension of {clp.name}'s access planned from {uk_when(change.effective_at)} is called off: "
-            f"{reason}")
+            f"The suspension of {clp.name}'s access planned from {uk_when(change.effective_at)} is called off",
+            reason)
     _audit(principal, "access.cancel", clp, change, cancel_reason=reason)
     db.session.commit()
     return change

@@ -18,13 +18,23 @@ from server.orm import dialect_insert, utcnow
 RECENT = 50
 
 
-def add(user_id: int, *, kind: str, key: str, text: str, link: str | None = None, data: dict | None = None) -> bool:
-    """Write a notice unless this person already has one with ``key``; True when written. Commit is the caller's."""
+def add(user_id: int, *, kind: str, key: str, text: str, link: str | None = None, data: dict | None = None,
+        push: str | None = None) -> bool:
+    """Write a notice unless this person already has one with ``key``; True when written. Commit is the caller's.
+
+    ``push`` is what web push carries instead of ``text`` when the text holds words someone typed (a reason, a
+    list's name, a meeting place, a thank-you message): those could name anyone, and a push payload must name
+    no elector or member (docs/push.md). The app shows the whole text once signed in, after the tap."""
     values = {"user_id": user_id, "kind": kind, "key": key[:120], "text": text[:500], "link": link,
-              "data": data or {}, "created_at": utcnow()}
+              "data": with_push(data, push), "created_at": utcnow()}
     stmt = (dialect_insert(db.session, Notice).values(**values).on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(Notice.id))
     return db.session.execute(stmt).scalar() is not None
+
+
+def with_push(data: dict | None, push: str | None) -> dict:
+    """A notice's data with its push text (see ``add``)."""
+    return {**(data or {}), "push": push[:500]} if push else dict(data or {})
 
 
 def for_user(principal: Principal) -> list[Notice]:

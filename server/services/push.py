@@ -163,8 +163,10 @@ def view(sub: PushSubscription) -> dict:
 # ------------------------------------------------------------------------------------------------ sending
 
 def payload(notice: Notice) -> str:
-    """What a push carries: the notice's text and route, and its id to fetch details by after the tap."""
-    return json.dumps({"title": TITLE, "body": notice.text, "link": notice.link or "#/", "id": notice.id},
+    """What a push carries: the notice's push text (its text when nobody typed any of it: see notices.add) and
+    route, and its id to fetch details by after the tap."""
+    body = (notice.data or {}).get("push") or notice.text
+    return json.dumps({"title": TITLE, "body": body, "link": notice.link or "#/", "id": notice.id},
                       ensure_ascii=False)
 
 

@@ -221,7 +221,8 @@ def _announce(milestone: Milestone, user: User, admins: set[int], clp_name: str 
     data = {"milestone_id": milestone.id, "campaign_id": milestone.campaign_id, "measure": measure, "threshold": n}
     which = f"{milestone.campaign_id}:{measure}:{n}"
     written = int(notices.add(user.id, kind="milestone", key=f"milestone:{which}", link="#/thanks", data=data,
-                              text=f"{what} this campaign. Thank you, {_first_name(user.name)}!"))
+                              text=f"{what} this campaign. Thank you, {_first_name(user.name)}!",
+                              push=f"{what} this campaign. Thank you!"))
     done = f"made {n:,} calls" if measure == "calls" else f"knocked on {n:,} doors"
     for admin_id in sorted(admins - {user.id}):
         written += notices.add(admin_id, kind="milestone_admin", key=f"milestone:{user.id}:{which}",
@@ -418,6 +419,7 @@ def thank(principal: Principal, milestone_id: int, message: str | None = None) -
     text = f"{_first_name(me.name)} says thank you for your {what} in {campaign.name}"
     notices.add(milestone.user_id, kind="thanks", key=f"thanks:{milestone.id}:{me.id}", link="#/thanks",
                 text=f"{text}: “{message}”" if message else f"{text}!",
+                push=f"A thank-you for your {what} this campaign. Open Groundwork to read it.",
                 data={"milestone_id": milestone.id, "campaign_id": milestone.campaign_id})
     audit.record_for(principal, "milestone.thank", target_type="milestone", target_id=milestone.id,
                      constituency_id=milestone.constituency_id,

@@ -64,12 +64,13 @@ def _activity(assignment: Assignment) -> str:
     return "phone bank" if assignment.kind == AssignmentKind.CALL else "canvassing"
 
 
-def _session(assignment: Assignment, now: datetime) -> str:
-    """The list's session as a sentence, or nothing if it has none (or it has begun)."""
+def _session(assignment: Assignment, now: datetime, *, place: bool = True) -> str:
+    """The list's session as a sentence, or nothing if it has none (or it has begun); without its meeting
+    place for a push (``place=False``: typed by an admin, it could name anyone)."""
     if assignment.session_at is None or assignment.session_at <= now:
         return ""
-    place = f", {assignment.meeting_place}" if assignment.meeting_place else ""
-    return f" Session: {_activity(assignment)} at {_session_words(assignment.session_at, now)}{place}."
+    where = f", {assignment.meeting_place}" if assignment.meeting_place and place else ""
+    return f" Session: {_activity(assignment)} at {_session_words(assignment.session_at, now)}{where}."
 
 
 # --------------------------------------------------------------------------------- lists given and changed
@@ -80,6 +81,15 @@ def _list_text(assignment: Assignment, change: str, now: datetime) -> str:
     else:
         text = f"Your list {assignment.name} has changed."
     return _fit(text + _session(assignment, now))
+
+
+def _list_push(assignment: Assignment, change: str, now: datetime) -> str:
+    """``_list_text`` as pushed: without the list's name or meeting place (typed by an admin)."""
+    if change == "new":
+        text = f"You have a new {assignment.kind.value} list."
+    else:
+        text = "One of your lists has changed."
+    return _fit(text + _session(assignment, now, place=False))
 
 
 def _pending_about(user_id: int, assignment_id: int) -> Notice | None:
@@ -104,13 +114,14 @@ def _tell(user_id: int, assignment: Assignment, change: str, now: datetime) -> b
         # then this finds it sent and writes a new notice instead.
         rewritten = db.session.execute(
             update(Notice).where(Notice.id == pending.id, Notice.pushed_at.is_(None), Notice.read_at.is_(None))
-            .values(text=text, data={"assignment_id": assignment.id, "change": change})
+            .values(text=text, data=notices.with_push({"assignment_id": assignment.id, "change": change},
+                                                      _list_push(assignment, change, now)))
             .execution_options(synchronize_session=False)).rowcount
         if rewritten:
             return True
     return notices.add(user_id, kind="assignment", key=f"list:{assignment.id}:{change}:{now:%Y%m%dT%H%M%S%f}",
-                       text=_list_text(assignment, change, now), link=LIST_LINK,
-                       data={"assignment_id": assignment.id, "change": change})
+                       text=_list_text(assignment, change, now), push=_list_push(assignment, change, now),
+                       link=LIST_LINK, data={"assignment_id": assignment.id, "change": change})
 
 
 def _settle_unsent(user_ids: Iterable[int], key_prefix: str, now: datetime) -> None:
@@ -157,9 +168,10 @@ def lists_given(assignments: list[Assignment], user_ids: Iterable[int]) -> int:
         return 0
     text = _fit(f"You have {len(assignments)} new {first.kind.value} lists, starting with {first.name}."
                 + _session(first, now))
+    pushed = _fit(f"You have {len(assignments)} new {first.kind.value} lists." + _session(first, now, place=False))
     data = {"assignment_id": first.id, "assignment_ids": [a.id for a in assignments], "change": "new"}
     return sum(notices.add(u, kind="assignment", key=f"list:{first.id}:new:{now:%Y%m%dT%H%M%S%f}", text=text,
-                           link=LIST_LINK, data=data) for u in user_ids)
+                           push=pushed, link=LIST_LINK, data=data) for u in user_ids)
 
 
 # ------------------------------------------------------------------------------------------- sessions
@@ -225,10 +237,11 @@ def send_session_reminders(now: datetime | None = None) -> dict:
                                           .order_by(AssignmentUser.user_id)))
         place = f", {a.meeting_place}" if a.meeting_place else f" for {a.name}"
         text = _fit(f"Reminder: {_activity(a)} at {_session_words(a.session_at, now)}{place}")
+        pushed = f"Reminder: {_activity(a)} at {_session_words(a.session_at, now)}."
         key = _reminder_key(a.id, a.session_at)
         data = {"assignment_id": a.id, "session_at": a.session_at.isoformat()}
         for user_id in holders:
-            if notices.add(user_id, kind="reminder", key=key, text=text, link=LIST_LINK, data=data):
+            if notices.add(user_id, kind="reminder", key=key, text=text, push=pushed, link=LIST_LINK, data=data):
                 done["reminders"] += 1
         if quiet_until is not None and quiet_until >= a.session_at:  # it could only arrive too late
             _settle_unsent(holders, key, now)
@@ -267,8 +280,11 @@ def unsynced_work_alerts(now: datetime | None = None) -> dict:
             verb = "have" if unsent != 1 else "has"
             text = _fit(f"{_records(unsent)} on your phone '{device_name}' {verb} not reached the party for over a "
                         f"day. Open Groundwork where there is signal to send them.")
+            pushed = (f"{_records(unsent)} on one of your phones {verb} not reached the party for over a day. "
+                      "Open Groundwork where there is signal to send them.")
             done["unsynced"] += notices.add(user_id, kind="unsynced", key=f"unsynced:{device_id}:{today}", text=text,
-                                            link=SYNC_LINK, data={"device_id": str(device_id), "unsent": unsent})
+                                            push=pushed, link=SYNC_LINK,
+                                            data={"device_id": str(device_id), "unsent": unsent})
         seen = max(as_utc(t) for t in (last_push, last_pull, reported) if t)
         if clp_id is not None and seen <= stale_cutoff:  # sync_health.report's "at risk"
             at_risk[clp_id] = at_risk.get(clp_id, 0) + 1

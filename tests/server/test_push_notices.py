@@ -95,8 +95,11 @@ def test_a_volunteer_given_a_new_list_hears_of_it_on_their_phone_naming_no_elect
     [notice] = _notices(world.users[Role.CANVASSER])
     assert set(payload) == {"title", "body", "link", "id"}
     assert payload["title"] == "Groundwork" and payload["id"] == notice.id and payload["link"] == "#/lists"
-    assert payload["body"].startswith(f"You have a new walk list: {walk['name']}. Session: canvassing at 18:30")
-    assert payload["body"].endswith(f", {HALL}.")
+    # What the admin typed (the list's name, the meeting place) is shown in the app, never pushed.
+    assert payload["body"].startswith("You have a new walk list. Session: canvassing at 18:30")
+    assert walk["name"] not in payload["body"] and HALL not in payload["body"]
+    assert notice.text.startswith(f"You have a new walk list: {walk['name']}. Session: canvassing at 18:30")
+    assert notice.text.endswith(f", {HALL}.")
     _names_nobody(world, json.dumps(payload))
     claims = verify_vapid(message.headers["authorization"], app.config["VAPID_PUBLIC_KEY"])
     assert claims["aud"] == f"https://127.0.0.1:{service.port}" and claims["sub"] == push_service.SUBJECT
@@ -112,15 +115,19 @@ def test_an_admin_who_edits_a_list_three_times_before_the_push_goes_sends_one(cl
 
     assert run(at(10)) == {"delivered": 1}
     [message] = service.to("sam")
-    assert sam.read(message)["body"] == "You have a new walk list: Long Street: Sunday morning."  # still news
+    assert sam.read(message)["body"] == "You have a new walk list."  # still news
+    [notice] = _notices(world.users[Role.CANVASSER])
+    assert notice.text == "You have a new walk list: Long Street: Sunday morning."
 
     # Heard of now: three more edits are one "changed".
     for place in ("The Crown", "The Swan", HALL):
         edited = _edit(client, admin, walk["id"], session_at=at(18, 30).isoformat(), meeting_place=place)
         assert edited.status_code == 200
     assert run(at(11)) == {"delivered": 1}
-    assert sam.read(service.to("sam")[1])["body"].startswith("Your list Long Street: Sunday morning has changed. "
+    assert sam.read(service.to("sam")[1])["body"].startswith("One of your lists has changed. "
                                                               "Session: canvassing at 18:30")
+    assert _notices(world.users[Role.CANVASSER])[1].text.startswith(
+        "Your list Long Street: Sunday morning has changed. Session: canvassing at 18:30")
     assert len(_notices(world.users[Role.CANVASSER])) == 2
 
 
@@ -137,7 +144,7 @@ def test_someone_added_to_a_list_hears_it_is_new_and_the_others_nothing_and_endi
     given = client.put(f"/api/v1/lists/{walk['id']}/assignees", json={"user_ids": both}, headers=admin)
     assert given.status_code == 200
     assert run(at(11)) == {"delivered": 1}
-    assert pat.read(service.to("pat")[0])["body"] == f"You have a new walk list: {walk['name']}."
+    assert pat.read(service.to("pat")[0])["body"] == "You have a new walk list."
     assert len(service.to("sam")) == 1
 
     # Taken from Pat before the push went, and then ended: nothing more is pushed to either.
@@ -157,7 +164,9 @@ def test_lists_cut_from_one_selection_are_one_notice_not_one_each(client, world,
     assert len(made) == 3
 
     assert run(at(10)) == {"delivered": 1}
-    assert sam.read(service.to("sam")[0])["body"] == f"You have 3 new walk lists, starting with {made[0]['name']}."
+    assert sam.read(service.to("sam")[0])["body"] == "You have 3 new walk lists."
+    [notice] = _notices(world.users[Role.CANVASSER])
+    assert notice.text == f"You have 3 new walk lists, starting with {made[0]['name']}."
 
 
 def test_a_phone_holds_its_lists_session_time_and_place_to_show_offline(client, world):
@@ -224,7 +233,8 @@ def test_a_session_at_half_six_reminds_once_and_a_moved_session_reminds_again(cl
     assert send_session_reminders(at(16, 35))["reminders"] == 0  # a second run writes nothing
     assert run(at(16, 36)) == {"delivered": 1}
     reminder = sam.read(service.to("sam")[-1])
-    assert reminder["body"] == f"Reminder: canvassing at 18:30 today, {HALL}" and reminder["link"] == "#/lists"
+    assert reminder["body"] == "Reminder: canvassing at 18:30 today." and reminder["link"] == "#/lists"
+    assert _notices(world.users[Role.CANVASSER], "reminder")[0].text == f"Reminder: canvassing at 18:30 today, {HALL}"
     _names_nobody(world, json.dumps(reminder))
 
     assert _edit(client, admin, walk["id"], session_at=at(19, 30).isoformat()).status_code == 200
@@ -232,8 +242,8 @@ def test_a_session_at_half_six_reminds_once_and_a_moved_session_reminds_again(cl
     assert send_session_reminders(at(17, 40))["reminders"] == 0
     run(at(17, 41))
     bodies = [sam.read(m)["body"] for m in service.to("sam")]
-    assert bodies[-1] == f"Reminder: canvassing at 19:30 today, {HALL}"
-    assert bodies[-2].startswith(f"Your list {walk['name']} has changed.")
+    assert bodies[-1] == "Reminder: canvassing at 19:30 today."
+    assert bodies[-2].startswith("One of your lists has changed.")
     assert len(_notices(world.users[Role.CANVASSER], "reminder")) == 2
 
 
@@ -248,7 +258,7 @@ def test_a_reminder_written_in_quiet_hours_waits_for_the_morning_unless_the_sess
     assert send_session_reminders(at(7, 30, day=1))["reminders"] == 1
     assert run(at(7, 31, day=1)) == {"held_for_quiet_hours": 1}
     assert run(at(9, 0, day=1)) == {"delivered": 1}
-    assert sam.read(service.to("sam")[-1])["body"] == f"Reminder: canvassing at 09:30 today, {HALL}"
+    assert sam.read(service.to("sam")[-1])["body"] == "Reminder: canvassing at 09:30 today."
 
     # A late session: the reminder would only arrive the next morning, after it. The app lists it; no push.
     assert _edit(client, admin, walk["id"], session_at=at(23, 30, day=1).isoformat()).status_code == 200
@@ -343,8 +353,10 @@ def test_work_a_day_old_on_a_phone_warns_its_canvasser_once_a_day_and_the_admins
     run(at(10))
 
     warning = sam.read(service.to("sam")[0])
-    assert warning["body"] == (f"12 records on your phone '{canvassers.name}' have not reached the party for over a "
-                               f"day. Open Groundwork where there is signal to send them.")
+    assert warning["body"] == ("12 records on one of your phones have not reached the party for over a day. "
+                               "Open Groundwork where there is signal to send them.")
+    [sams_warning] = _notices(world.users[Role.CANVASSER], "unsynced")
+    assert sams_warning.text.startswith(f"12 records on your phone '{canvassers.name}' have not reached")
     assert warning["link"] == "#/sync"
     assert fresh.name not in json.dumps(warning)
     [banker_warning] = _notices(world.users[Role.PHONE_BANKER], "unsynced")
@@ -385,31 +397,83 @@ def test_a_phone_bankers_250th_call_reaches_their_phone_as_a_thank_you_and_their
         app, client, world, service, run):
     """The scheduler's minute, in order: rollups, milestones, push. The volunteer's phone gets the celebration
     (opening their thanks), their CLP admin's the prompt to thank them, naming nobody; once, however often run."""
-    from server.models import Channel, ContactRecord, RecordSource
-    from server.services import recognition, rollups
+    from server.services import recognition
 
     amy = phone(client, service, "amy", Role.PHONE_BANKER)
     office = phone(client, service, "office", Role.CLP_ADMIN)
-    banker, elector = world.users[Role.PHONE_BANKER], world.home.electors[0]
-    start = utcnow() - timedelta(hours=5)
-    db.session.add_all([ContactRecord(id=uuid.uuid4(), campaign_id=world.campaign.id,
-                                      constituency_id=elector.constituency_id, elector_id=elector.id,
-                                      channel=Channel.PHONE, outcome="NO_ANSWER", user_id=banker.id,
-                                      occurred_at=start + timedelta(minutes=i), source=RecordSource.PWA)
-                        for i in range(250)])
-    db.session.commit()
+    banker = world.users[Role.PHONE_BANKER]
     for _ in range(2):
-        rollups.catch_up()
-        recognition.check_milestones()
+        _calls_made(world, banker, 250)
     assert run(at(10)) == {"delivered": 2}
 
     [mine] = service.to("amy")
     payload = amy.read(mine)
     assert payload["link"] == "#/thanks" and "250 calls" in payload["body"]
-    assert banker.name.split()[0] in payload["body"]  # the reader's own name, and nobody else's
+    assert payload["body"] == "250 calls this campaign. Thank you!"  # no name, not even the reader's
+    assert _notices(banker, "milestone")[0].text == f"250 calls this campaign. Thank you, {banker.name.split()[0]}!"
     [theirs] = service.to("office")
     prompt = office.read(theirs)
     assert prompt["link"] == "#/admin/recognition" and "250 calls" in prompt["body"]
     _names_nobody(world, json.dumps(prompt))
     recognition.check_milestones()
     assert run(at(10, 5)) == {}
+
+
+def _calls_made(world, banker, count: int) -> None:
+    """``count`` calls by ``banker`` in the last five hours (once: a second call adds none), counted by the
+    scheduler's minute (rollups, then milestones)."""
+    from server.models import Channel, ContactRecord, RecordSource
+    from server.services import recognition, rollups
+
+    if not db.session.scalar(select(ContactRecord.id).where(ContactRecord.user_id == banker.id).limit(1)):
+        elector, start = world.home.electors[0], utcnow() - timedelta(hours=5)
+        db.session.add_all([ContactRecord(id=uuid.uuid4(), campaign_id=world.campaign.id,
+                                          constituency_id=elector.constituency_id, elector_id=elector.id,
+                                          channel=Channel.PHONE, outcome="NO_ANSWER", user_id=banker.id,
+                                          occurred_at=start + timedelta(minutes=i), source=RecordSource.PWA)
+                            for i in range(count)])
+        db.session.commit()
+    rollups.catch_up()
+    recognition.check_milestones()
+
+
+# ------------------------------------------------------------------------------------------ typed words
+
+def test_words_staff_type_are_shown_in_the_app_but_never_pushed_even_an_electors_name(client, world, service, run):
+    """A list's name, its meeting place, the reason for a suspension and an admin's thank-you are typed by
+    people, and could name anyone. Here each names an elector: the app shows the words, once signed in, and
+    every push (decrypted as the phone would) carries none of them."""
+    from server.models import Milestone
+
+    sam = phone(client, service, "sam", Role.CANVASSER)
+    amy = phone(client, service, "amy", Role.PHONE_BANKER)
+    elector = world.home.electors[0]
+    who = f"{elector.forenames} {elector.surname}"
+    admin = _admin(client)
+    _new_walk_list(client, world, admin, name=f"Long Street (not {who})", session_at=at(18, 30).isoformat(),
+                   meeting_place=f"outside {who}'s house")
+    suspended = client.post("/api/v1/access-changes", headers=bearer(login(client, Role.REGIONAL_STAFF)), json={
+        "constituency_id": world.home.constituency.id, "kind": "suspend",
+        "effective_at": at(9, day=2).isoformat(), "reason": f"A complaint from {who}"})
+    assert suspended.status_code == 201, suspended.get_json()
+    _calls_made(world, world.users[Role.PHONE_BANKER], 250)
+    milestone = db.session.scalar(select(Milestone).where(Milestone.user_id == world.users[Role.PHONE_BANKER].id))
+    thanked = client.post(f"/api/v1/milestones/{milestone.id}/thanks", headers=admin,
+                          json={"message": f"{who} was so pleased you called"})
+    assert thanked.status_code == 200, thanked.get_json()
+
+    # Sam: the list and the suspension; Amy: the suspension, her milestone and her thanks. The CLP's other
+    # accounts (the admins, the membership secretary) have notices but no phone taking them.
+    assert run(at(10)) == {"delivered": 5, "no_devices": 3}
+    pushed = {name: [browser.read(m) for m in service.to(name)] for name, browser in (("sam", sam), ("amy", amy))}
+    for payloads in pushed.values():
+        for payload in payloads:
+            assert elector.surname not in json.dumps(payload) and elector.forenames not in json.dumps(payload)
+            _names_nobody(world, json.dumps(payload))
+    kinds = {n.kind: n for user in (world.users[Role.CANVASSER], world.users[Role.PHONE_BANKER])
+             for n in _notices(user)}
+    assert set(kinds) == {"assignment", "access_change", "milestone", "thanks"}
+    assert who in kinds["assignment"].text and who in kinds["access_change"].text and who in kinds["thanks"].text
+    bodies = {p["body"] for p in pushed["amy"]}
+    assert "A thank-you for your 250 calls this campaign. Open Groundwork to read it." in bodies
+    assert any(b.endswith("Open Groundwork to read why.") for b in bodies)
