@@ -9,7 +9,16 @@ Running a job's tick first claims it, in one statement, with an INSERT into ``jo
 lease row only while this process still holds it with the fence it took, and a few seconds to spare. The
 unique (job, tick) key makes a tick's second claim insert nothing. So even a process that stalled past its
 lease (a long GC pause, a frozen VM) and wakes believing it leads cannot run a tick: its fence is stale, or
-the tick is taken. A job that works through many units checks ``still_mine()`` between them.
+the tick is taken.
+
+A tick's run is fenced too: every commit it makes first checks, in the same transaction, that this process
+still holds the lease with that fence (``running_under``). On PostgreSQL the check takes a share lock on the
+lease row, so a take-over waits for the commit and cannot slip in between check and commit; on SQLite the
+job's transaction already holds the database's write lock. A run whose lease was lost has its commit refused
+(``LeaseLost``), is rolled back, and is logged as ``fenced``; the new leader's next tick does the work.
+Jobs that claim their own units (the push job each notice, the import worker each import, both claimed in
+the database) are not fenced per commit: a refused commit after a push was sent would send it again. They
+check ``still_mine()`` between units instead, and their claims keep each unit once.
 
 Clocks: lease times are the processes' own UTC clocks, so schedulers on different hosts need them within a
 few seconds of each other (NTP); the margin below absorbs that.
@@ -21,13 +30,15 @@ import os
 import secrets
 import socket
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, literal, or_, select, update
+from sqlalchemy import String, and_, event, literal, or_, select, update
+from sqlalchemy.orm import Session
 
 from server.extensions import db
 from server.models import JobRun, SchedulerLease
@@ -112,6 +123,21 @@ class Lease:
             and row.expires_at > (now or utcnow())
 
 
+    def holds(self, session: Session, now: datetime) -> bool:
+        """Whether this process still leads with this fence, read inside ``session``'s transaction; on
+        PostgreSQL the lease row stays share-locked until it ends, so no take-over can come between."""
+        stmt = select(SchedulerLease.fence).where(
+            SchedulerLease.name == NAME, SchedulerLease.owner == self.owner, SchedulerLease.fence == self.fence,
+            SchedulerLease.released_at.is_(None), SchedulerLease.expires_at > now)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(read=True)
+        return self.fence is not None and session.execute(stmt).first() is not None
+
+
+class LeaseLost(Exception):
+    """A scheduled run's commit, refused: the scheduler that runs it no longer holds the lease it ran under."""
+
+
 # The lease of the job running in this thread, for ``still_mine()``; None for a run from the CLI.
 _running = threading.local()
 
@@ -159,11 +185,14 @@ def _loggable(result: object) -> dict:
 
 
 def finish(run_id: int, *, result: object = None, error: BaseException | None = None) -> None:
-    """Write how a run ended: 'ok' with what it changed, or 'failed' with the error. Commits on its own."""
+    """Write how a run ended: 'ok' with what it changed, 'fenced' if its lease was lost (what it had not yet
+    committed was rolled back), or 'failed' with the error. Commits on its own."""
     db.session.rollback()  # whatever the job left open is not part of its log
     values = {"finished_at": utcnow()}
     if error is None:
         values.update(status="ok", result=_loggable(result))
+    elif isinstance(error, LeaseLost):
+        values.update(status="fenced", error=str(error))
     else:
         text = "".join(traceback.format_exception_only(type(error), error)).strip()
         values.update(status="failed", error=text[:4000])
@@ -173,10 +202,23 @@ def finish(run_id: int, *, result: object = None, error: BaseException | None = 
 
 
 @contextmanager
-def running_under(lease: Lease | None):
-    """Run a job with ``still_mine()`` answering for ``lease`` (None: a run by hand)."""
+def running_under(lease: Lease | None, now: datetime | None = None, *, fenced: bool = True):
+    """Run a job with ``still_mine()`` answering for ``lease`` (None: a run by hand) and, when ``fenced``,
+    every commit of the session checked against the lease first (raising ``LeaseLost``). ``now`` is the
+    run's start (tests pass their own time); the check's clock runs on from it."""
     _running.lease = lease
+    session = db.session() if lease is not None and fenced else None
+    started, at = time.monotonic(), now or utcnow()
+
+    def check(committing: Session) -> None:
+        if not lease.holds(committing, at + timedelta(seconds=time.monotonic() - started)):
+            raise LeaseLost(f"scheduler {lease.owner} no longer holds the lease with fence {lease.fence}")
+
+    if session is not None:
+        event.listen(session, "before_commit", check)
     try:
         yield
     finally:
         _running.lease = None
+        if session is not None:
+            event.remove(session, "before_commit", check)

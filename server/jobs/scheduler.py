@@ -53,13 +53,14 @@ JOBS: list[Job] = [
     job("reconcile-queued", sync.reconcile_queued, trigger="interval", minutes=1),
     job("purge-stale-storage", sync.purge_stale_storage, trigger="interval", hours=6),
     # Import previews, commits and undos (docs/imports.md): claimed with SKIP LOCKED, never in a web worker.
-    job("imports", imports.run_pending, trigger="interval", seconds=5),
+    # claims_units: each import is claimed in the database, so the run is not fenced per commit (lease.py).
+    job("imports", imports.run_pending, trigger="interval", seconds=5, claims_units=True),
     # Personal data past its retention period (docs/retention.md), at night when nobody is syncing.
     job("retention", retention.apply_retention, trigger="cron", hour=2, minute=30, misfire_grace_time=6 * 3600),
     # The membership secretaries' daily digest of new members (docs/members.md), in the morning.
     job("member-digest", notices.member_digest, trigger="cron", hour=9, minute=0, misfire_grace_time=6 * 3600),
     # Notices to the devices that agreed to web push (docs/push.md); holds them through quiet hours.
-    job("push", push.send_pending, trigger="interval", minutes=1),
+    job("push", push.send_pending, trigger="interval", minutes=1, claims_units=True),
     # Time-limited roles (docs/access.md): each lapse audited once, the holder told a week before.
     job("grants", grants.lapse_and_warn, trigger="interval", hours=1),
     # The monitoring dashboards' rollups (docs/monitoring.md): what arrived since the last run, recounted.
@@ -81,8 +82,9 @@ def find(name: str) -> Job | None:
     return next((j for j in JOBS if name in (j.name, j.func.__name__)), None)
 
 
-# add_job arguments that say how to run a job rather than when.
-JOB_OPTIONS = {"trigger", "name", "misfire_grace_time", "coalesce", "max_instances", "jitter", "next_run_time"}
+# Arguments that say how to run a job rather than when (all but claims_units are add_job's).
+JOB_OPTIONS = {"trigger", "name", "misfire_grace_time", "coalesce", "max_instances", "jitter", "next_run_time",
+               "claims_units"}
 
 
 def describe_trigger(trigger: dict) -> str:
@@ -140,7 +142,8 @@ def run_by_hand(job: Job, owner: str | None = None) -> object:
 
 def run_tick(job: Job, held: lease.Lease, now: datetime | None = None) -> str:
     """Run ``job`` for its latest tick if this process leads and nobody has run that tick: 'ran', 'failed',
-    'standby' (no lease), 'taken' (claimed already) or 'late' (past its grace)."""
+    'fenced' (the lease was lost during the run: its uncommitted work rolled back), 'standby' (no lease),
+    'taken' (claimed already) or 'late' (past its grace)."""
     if not held.held:
         return "standby"
     now = now or utcnow()
@@ -152,8 +155,12 @@ def run_tick(job: Job, held: lease.Lease, now: datetime | None = None) -> str:
     if run_id is None:
         return "taken"
     try:
-        with lease.running_under(held):
+        with lease.running_under(held, now, fenced=not job.trigger.get("claims_units")):
             result = job.func()
+    except lease.LeaseLost as exc:
+        log.warning("job %s stopped: %s", job.name, exc)
+        lease.finish(run_id, error=exc)
+        return "fenced"
     except Exception as exc:
         log.exception("job %s failed", job.name)
         lease.finish(run_id, error=exc)
@@ -195,7 +202,7 @@ def build_scheduler(app: Flask, jobs: list[Job] | None = None, held: lease.Lease
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                   "misfire_grace_time": 30})
     for j in jobs:
-        options = {k: v for k, v in j.trigger.items() if k in JOB_OPTIONS - {"trigger"}}
+        options = {k: v for k, v in j.trigger.items() if k in JOB_OPTIONS - {"trigger", "claims_units"}}
         scheduler.add_job(_in_context(app, j, held), trigger_of(j), id=j.func.__name__, replace_existing=True,
                           **options)
     return scheduler

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 class JobRunSchema(Schema):
     started_at = fields.DateTime(dump_only=True)
     finished_at = fields.DateTime(dump_only=True, allow_none=True)
-    status = fields.String(dump_only=True, metadata={"description": "running, ok or failed"})
+    status = fields.String(dump_only=True, metadata={"description": "running, ok, failed, or fenced (stopped: the scheduler lost the lease mid-run)"})
     result = fields.Dict(dump_only=True, allow_none=True, metadata={"description": "What the run changed"})
     error = fields.String(dump_only=True, allow_none=True)
     owner = fields.String(dump_only=True, metadata={"description": "The scheduler process, or cli:… for a run "

@@ -118,6 +118,40 @@ def test_a_tick_runs_once_a_standby_runs_nothing_and_a_failure_is_logged(app):
     assert (ok.status, ok.result, ok.tick) == ("ok", {"counted": 1}, T0)
 
 
+def test_a_run_that_outlives_its_lease_has_its_later_writes_refused_and_is_logged_fenced(app):
+    """The leader's run commits a first unit of work; then it stalls past its lease and another scheduler takes
+    over. The run's next commit is refused (the fence is checked in the commit's own transaction), so the stale
+    leader writes nothing more, and its run is logged as fenced, not ok."""
+    import threading
+
+    leader, successor = Lease("a:1:x"), Lease("b:2:y")
+    leader.acquire_or_renew(T0)
+
+    def take_over():
+        with app.app_context():
+            assert successor.acquire_or_renew(T0 + timedelta(seconds=45))
+
+    def two_units():
+        db.session.add(LoginAttempt(email="first@b.test", ip="10.0.0.1", succeeded=False, at=T0))
+        db.session.commit()
+        thread = threading.Thread(target=take_over)  # another process, as far as the database can tell
+        thread.start()
+        thread.join()
+        db.session.add(LoginAttempt(email="second@b.test", ip="10.0.0.1", succeeded=False, at=T0))
+        db.session.commit()
+        return {"units": 2}
+
+    assert run_tick(job("two-units", two_units, trigger="interval", minutes=1), leader,
+                    T0 + timedelta(seconds=2)) == "fenced"
+    db.session.expire_all()
+    assert list(db.session.scalars(select(LoginAttempt.email))) == ["first@b.test"]
+    [run] = runs("two-units")
+    assert run.status == "fenced" and "no longer holds the lease" in run.error and run.result is None
+    # Its next tick's claim is refused by the fence as well, before its renewal tells it that it lost.
+    assert run_tick(job("two-units", two_units, trigger="interval", minutes=1), leader,
+                    T0 + timedelta(minutes=1)) == "taken"
+
+
 def test_a_nightly_job_found_hours_late_runs_within_its_grace_and_not_after(app):
     nightly = Job(lambda: "done", {"name": "nightly", "trigger": "cron", "hour": 2, "minute": 30,
                                     "misfire_grace_time": 6 * 3600})
@@ -170,7 +204,7 @@ def _wait(predicate, timeout: float, what: str):
 
 def test_two_schedulers_started_at_once_and_one_killed_still_run_each_tick_once(app, database_url, tmp_path):
     """A second deploy starts a second scheduler beside the first; later the leader dies with kill -9. Every
-    one-second tick runs at most once, all by the leader of the moment, and the survivor takes over within a
+    tick of both jobs (one every second, one every two that writes) runs at most once, all by the leader of the moment, and the survivor takes over within a
     lease (6 s here) and then runs every tick."""
     logs = [open(tmp_path / f"scheduler-{i}.log", "w") for i in range(2)]
     processes = [_start_scheduler(database_url, log) for log in logs]
@@ -202,6 +236,14 @@ def test_two_schedulers_started_at_once_and_one_killed_still_run_each_tick_once(
         assert all(r.status == "ok" for r in ticks if r.tick < took_over)
         fences = {r.owner: r.fence for r in ticks}
         assert len(fences) == 2 and max(fences.values()) == min(fences.values()) + 1
+        # The writing job: each tick once, and a row for every run logged done (and at most one more, for a
+        # run the kill caught between its commit and its log line).
+        stamps = runs("every-two-seconds")
+        assert len(stamps) >= 3 and len({r.tick for r in stamps}) == len(stamps)
+        done = sum(r.status == "ok" for r in stamps)
+        written = db.session.scalar(select(func.count()).select_from(LoginAttempt)
+                                    .where(LoginAttempt.email == "stamp@scheduler.test"))
+        assert done <= written <= done + sum(r.status == "running" for r in stamps)
         # A clean stop gives the lease up.
         survivor.send_signal(signal.SIGTERM)
         survivor.wait(20)

@@ -5,7 +5,7 @@ import { esc } from '../ui/common.js';
 import { api } from './common.js';
 import { failure, moment } from './monitoring-common.js';
 
-const STATUS = { ok: 'Done', failed: 'Failed', running: 'Running', fenced: 'Skipped: another scheduler held the lease' };
+const STATUS = { ok: 'Done', failed: 'Failed', running: 'Running', fenced: 'Stopped: lost the lease (its unfinished work rolled back)' };
 
 function clock(iso) {
   return new Date(iso).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
