@@ -113,7 +113,8 @@ class PersonEntrySchema(Schema):
 
 
 class MyRankSchema(Schema):
-    rank = fields.Integer(required=True, allow_none=True, metadata={"description": "Null until you have a count"})
+    rank = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Your place, only while it is in the top 10 the board shows; otherwise null"})
     calls = fields.Integer(required=True)
     doors = fields.Integer(required=True)
 

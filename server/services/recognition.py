@@ -537,7 +537,7 @@ def _phone_bank_board(principal: Principal, campaign: Campaign, clps: list[int])
 
 def _people_board(principal: Principal, campaign: Campaign) -> dict:
     """The viewer's CLP's volunteers who opted in, ranked among themselves; the viewer's own rank only if they
-    opted in. Nobody else is read, so nobody else can be ranked."""
+    opted in and are in the top ten (their counts either way). Nobody else is read, so nobody else is ranked."""
     clp = principal.constituency_id
     people = {u.id: u for u in db.session.scalars(select(User).where(
         User.constituency_id == clp, User.active.is_(True), User.leaderboard_opt_in.is_(True)))}
@@ -552,7 +552,8 @@ def _people_board(principal: Principal, campaign: Campaign) -> dict:
     if opted_in:
         mine = next(((rank, item) for rank, item in everyone if item[0] == principal.user_id), None)
         calls, doors = sums.get(principal.user_id, (0, 0))
-        me = {"rank": mine[0] if mine else None, "calls": calls, "doors": doors}
+        # A rank only where the board shows one (the top ten): nothing tells anyone they are low down or last.
+        me = {"rank": mine[0] if mine and mine[0] <= TOP else None, "calls": calls, "doors": doors}
     name = db.session.scalar(select(Constituency.name).where(Constituency.id == clp))
     return {"title": f"Volunteers in {name}" if name else "Volunteers", "opted_in": opted_in, "me": me,
             "entries": [{"rank": rank, "name": name_, "calls": calls, "doors": doors,

@@ -58,3 +58,51 @@ def test_the_account_screen_offers_notices_only_where_the_server_sends_them_and_
         const reg = await navigator.serviceWorker.getRegistration();
         return reg ? await reg.pushManager.getSubscription() : null;
     }""") is None
+
+
+def test_a_subscription_the_browser_replaces_is_registered_again_only_where_notices_were_on(page, live_server):
+    """Browsers rotate push subscriptions (``pushsubscriptionchange``). The service worker's handler registers
+    the new one with the server for this login, so notices keep coming; on a phone where notices were never
+    turned on it does nothing. (The handler is the worker's own module, run here in the page: headless Chromium
+    cannot make its push service rotate a subscription.)"""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from sqlalchemy import select
+
+    from server.cli.push import new_key_pair
+    from server.extensions import db
+    from server.models import PushSubscription
+
+    public, private = new_key_pair()
+    live_server.app.config.update(VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private,
+                                  VAPID_SUBJECT="mailto:digital@example.org", PUSH_SERVICE_HOSTS="push.example.test")
+    log_in(page, live_server.login_for("canvasser"))
+    wait_for_download(page)
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    keys = {"p256dh": base64.urlsafe_b64encode(point).rstrip(b"=").decode(), "auth": "AAAAAAAAAAAAAAAAAAAAAA"}
+    rotate = """async ([endpoint, keys]) => {
+        const { resubscribe } = await import('/js/sw-push.js');
+        const reg = await navigator.serviceWorker.getRegistration();
+        const newSubscription = { endpoint, toJSON: () => ({ endpoint, expirationTime: null, keys }) };
+        await resubscribe(reg, { newSubscription });
+        const db = await import('/js/db.js');
+        return (await db.getMeta(['pushEndpoint'])).pushEndpoint || null;
+    }"""
+
+    def stored() -> list[str]:
+        with live_server.app.app_context():
+            return list(db.session.scalars(select(PushSubscription.endpoint)))
+
+    # Notices were never turned on here: a rotation registers nothing.
+    assert page.evaluate(rotate, ["https://push.example.test/rotated-1", keys]) is None
+    assert stored() == []
+
+    # They were (the phone remembers the endpoint it registered): the new subscription replaces the old.
+    page.evaluate("""async () => (await import('/js/db.js')).setMeta({ pushEndpoint: 'https://push.example.test/old' })""")
+    assert page.evaluate(rotate, ["https://push.example.test/rotated-2", keys]) == "https://push.example.test/rotated-2"
+    assert stored() == ["https://push.example.test/rotated-2"]
+    assert page.evaluate(rotate, ["https://push.example.test/rotated-3", keys]) == "https://push.example.test/rotated-3"
+    assert stored() == ["https://push.example.test/rotated-3"]  # one subscription per device, the newest
