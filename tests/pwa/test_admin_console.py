@@ -16,6 +16,7 @@ from server.models import (
     Assignment,
     AssignmentKind,
     AssignmentUser,
+    Campaign,
     CampaignCode,
     ContactRecord,
     Device,
@@ -453,6 +454,43 @@ def test_a_clp_starts_a_local_drive_and_retires_a_code_it_added(desk, live_serve
     screenshot(desk, "admin-campaign-code-retired")
     code = db_scalar(select(CampaignCode).where(CampaignCode.campaign_id == drive, CampaignCode.code == "LEAFLET"))
     assert code.retired_at is not None
+
+
+def test_a_clp_sets_the_milestones_its_drive_celebrates_and_goes_back_to_the_defaults(desk, live_server):
+    """The drive's milestones are the party's defaults until the CLP sets its own; a step that is not a whole
+    number, or one out of order, is named beside its field and nothing is saved."""
+    admin_log_in(desk, live_server)
+    drive = start_local_drive(desk, "Milestone drive")
+    form = desk.locator("form[data-milestones]")
+    expect(form.get_by_label("Calls", exact=True)).to_have_value("250, 500, 1000, 1500, 2000, 3000, 4000")
+
+    form.get_by_label("Calls", exact=True).fill("100, 2 hundred, 300")
+    form.get_by_role("button", name="Save milestones").click()
+    error_beside(desk, "calls").filter(has_text="Not a whole number: hundred.").wait_for()
+    assert form.get_by_label("Calls", exact=True).get_attribute("aria-invalid") == "true"
+    form.get_by_label("Calls", exact=True).fill("300, 100")
+    form.get_by_role("button", name="Save milestones").click()
+    error_beside(desk, "calls").filter(has_text="Give each milestone once, smallest first.").wait_for()
+    assert db_scalar(select(Campaign.milestones).where(Campaign.id == drive)) is None
+    screenshot(desk, "admin-campaign-milestones-error")
+
+    form.get_by_label("Calls", exact=True).fill("50, 100, 200")
+    form.get_by_label("Doors knocked").fill("25 75")
+    form.get_by_role("button", name="Save milestones").click()
+    desk.get_by_text("Milestones saved. Phones celebrate them from their next sync.").wait_for()
+    saved = desk.locator("form[data-milestones]")
+    expect(saved.get_by_label("Calls", exact=True)).to_have_value("50, 100, 200")
+    expect(saved.get_by_label("Doors knocked")).to_have_value("25, 75")
+    assert db_scalar(select(Campaign.milestones).where(Campaign.id == drive)) == {"calls": [50, 100, 200],
+                                                                                  "doors": [25, 75]}
+    saved.scroll_into_view_if_needed()
+    screenshot(desk, "admin-campaign-milestones")
+
+    saved.get_by_role("button", name="Use the defaults").click()
+    desk.get_by_text("This campaign celebrates the default milestones again.").wait_for()
+    assert db_scalar(select(Campaign.milestones).where(Campaign.id == drive)) is None
+    expect(desk.locator("form[data-milestones]").get_by_label("Calls", exact=True)).to_have_value(
+        "250, 500, 1000, 1500, 2000, 3000, 4000")
 
 
 def test_the_console_says_what_it_has_saved(desk, live_server):

@@ -2,6 +2,7 @@
 // questions they ask and the phone script they read. A national campaign is the nation's, so a CLP
 // starts a local drive based on it and edits that. A code already used by records is retired, never
 // deleted: phones stop offering it at their next sync, and old records keep it.
+import { ApiError } from '../api.js';
 import { ask, esc, toast } from '../ui/common.js';
 import { api, busy, clearErrors, day, explain, field, formValues, isoDay, keepDraft, showErrors } from './common.js';
 
@@ -70,6 +71,27 @@ function detailsForm(campaign) {
       <button class="btn btn-primary" type="submit">Save</button></form>`;
 }
 
+function milestonesForm(campaign) {
+  const steps = campaign.milestones || {};
+  const shown = (measure) => (steps[measure] || []).join(', ');
+  return `<form data-milestones class="card" novalidate><h2>Milestones</h2>
+      <p>A volunteer's phone celebrates each of these once, this campaign, and you are told so you can thank them.
+        Every session ends with a thank-you whatever its size; milestones are extra, never a condition.</p>
+      ${field({ name: 'calls', label: 'Calls', value: shown('calls'), hint: 'Whole numbers, smallest first, separated by commas (no thousands separators), e.g. 250, 500, 1000.', attrs: 'inputmode="numeric" autocomplete="off"' })}
+      ${field({ name: 'doors', label: 'Doors knocked', value: shown('doors'), hint: 'As for calls, e.g. 100, 250, 500.', attrs: 'inputmode="numeric" autocomplete="off"' })}
+      <p class="error" data-form-error tabindex="-1"></p>
+      <div class="actions"><button class="btn btn-primary" type="submit">Save milestones</button>
+        <button class="btn" type="button" data-milestone-defaults>Use the defaults</button></div></form>`;
+}
+
+/** "250, 500 1000" as [250, 500, 1000]; a word that is not a whole number is named back to the admin. */
+function stepsOf(text) {
+  const words = String(text || '').split(/[\s,;]+/).filter(Boolean);
+  const bad = words.filter((w) => !/^\d{1,7}$/.test(w));
+  if (bad.length) throw new Error(`Not a whole number: ${bad.slice(0, 3).join(', ')}. Separate milestones with commas, with no thousands separators.`);
+  return words.map(Number);
+}
+
 function additionForms() {
   return `<form data-new-code class="card" novalidate><h2>Add a code</h2>
       <p class="notice" data-draft-note hidden>What you typed last time was kept.</p>
@@ -134,7 +156,7 @@ export async function render(root, admin) {
   root.innerHTML = `<h1>Campaign</h1>
     ${field({ name: 'campaign', label: 'Campaign', value: campaign.id, options: campaigns.map((c) => [c.id, `${c.name}${c.constituency_id == null ? ' (national)' : ' (local drive)'} · ends ${day(c.ends_on)}`]) })}
     <p>${esc(campaign.name)}: ${esc(day(campaign.starts_on))} to ${esc(day(campaign.ends_on))}.</p>
-    ${canEdit ? detailsForm(campaign) : localDriveForm(campaign)}
+    ${canEdit ? detailsForm(campaign) + milestonesForm(campaign) : localDriveForm(campaign)}
     ${SETS.map(([set, title]) => `<section><h2>${title}</h2>${codesTable(campaign, set, canEdit)}</section>`).join('')}
     <section><h2>Survey questions</h2>${questionsTable(campaign, canEdit)}</section>
     ${canEdit ? additionForms() : (campaign.call_script ? `<h2>Phone script</h2><div class="script-text">${esc(campaign.call_script)}</div>` : '')}`;
@@ -162,6 +184,31 @@ export async function render(root, admin) {
     await forgetDetails();
     saved('Saved. Phones get the change at their next sync.');
   });
+  const milestones = root.querySelector('[data-milestones]');
+  submitter(milestones, async (v) => {
+    const body = {};
+    const problems = {};
+    for (const measure of ['calls', 'doors']) {
+      try { body[measure] = stepsOf(v[measure]); } catch (error) { problems[measure] = [error.message]; }
+    }
+    if (Object.keys(problems).length) throw new ApiError(422, 'validation_failed', 'Check the milestones.', problems);
+    try {
+      await api('PATCH', base, { body: { milestones: body } });
+    } catch (error) {
+      // The server names each measure inside "milestones": place its words beside that field.
+      const nested = error instanceof ApiError && error.details && error.details.milestones;
+      if (nested && typeof nested === 'object' && !Array.isArray(nested)) error.details = nested;
+      throw error;
+    }
+    saved('Milestones saved. Phones celebrate them from their next sync.');
+  });
+  milestones.querySelector('[data-milestone-defaults]').addEventListener('click', () => busy(milestones, async () => {
+    clearErrors(milestones);
+    try {
+      await api('PATCH', base, { body: { milestones: null } });
+      saved('This campaign celebrates the default milestones again.');
+    } catch (error) { showErrors(milestones, error); }
+  }));
   const newCode = root.querySelector('[data-new-code]');
   const forgetCode = await keepDraft(newCode, `code-${campaign.id}`);
   submitter(newCode, async (v) => {
