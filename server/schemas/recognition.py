@@ -128,12 +128,19 @@ class PeopleBoardSchema(Schema):
         "description": "Your own rank: only if you opted in"})
 
 
+class PhoneBankPeopleBoardSchema(PeopleBoardSchema):
+    list_id = fields.Integer(required=True, metadata={"description": "The phone bank (call list)"})
+
+
 class LeaderboardsSchema(Schema):
     campaign = fields.Nested(CampaignBriefSchema, required=True, allow_none=True)
     as_of = fields.DateTime(required=True, allow_none=True)
     teams = fields.List(fields.Nested(TeamBoardSchema), required=True)
     people = fields.Nested(PeopleBoardSchema, required=True, allow_none=True, metadata={
         "description": "Your CLP's volunteers who opted in; null for regional and national roles"})
+    phone_bank_people = fields.List(fields.Nested(PhoneBankPeopleBoardSchema), required=True, metadata={
+        "description": "For each phone bank you are on, its volunteers who opted in, by calls on it; empty for "
+                       "regional and national roles"})
 
 
 class MilestoneSchema(Schema):

@@ -473,8 +473,8 @@ def _constituency_board(principal: Principal, campaign: Campaign) -> dict:
          "is_mine": clp == principal.constituency_id} for rank, (clp, name, calls, doors) in _ranked(scores)]}
 
 
-def phone_bank_calls(campaign_id: int, clps: list[int]) -> dict[int, int]:
-    """Calls made for each call list (a phone bank) of these CLPs in a campaign.
+def phone_bank_calls(campaign_id: int, clps: list[int]) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
+    """Calls made for each call list (a phone bank) of these CLPs in a campaign, and by each of its volunteers.
 
     A call counts for a list when it stands (corrections replace, retractions remove, as the rollups fold them),
     was made by one of the list's volunteers, to an elector or member on the list, at a time within the list's
@@ -484,7 +484,7 @@ def phone_bank_calls(campaign_id: int, clps: list[int]) -> dict[int, int]:
         Assignment.campaign_id == campaign_id, Assignment.kind == AssignmentKind.CALL,
         Assignment.constituency_id.in_(clps))))
     if not lists:
-        return {}
+        return {}, {}
     ids = [a.id for a in lists]
     electors, members, callers = defaultdict(set), defaultdict(set), defaultdict(set)
     for list_id, elector_id, member_id in db.session.execute(select(
@@ -510,6 +510,7 @@ def phone_bank_calls(campaign_id: int, clps: list[int]) -> dict[int, int]:
     links = rollups.elector_links(sorted(k[1] for k, rs in chains.items()
                                   if k[0] == "e" and any(r.kind.value != "record" for r in rs)))
     made: dict[int, int] = defaultdict(int)
+    by_caller: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for (kind, target), records in chains.items():
         for event in rollups.effective_events(records, {}, links.get(target) if kind == "e" else None):
             for a in lists:
@@ -517,11 +518,14 @@ def phone_bank_calls(campaign_id: int, clps: list[int]) -> dict[int, int]:
                 if (event.user_id in callers[a.id] and target in listed
                         and a.starts_at <= event.occurred_at <= a.ends_at):
                     made[a.id] += 1
-    return dict(made)
+                    by_caller[a.id][event.user_id] += 1
+    return dict(made), {list_id: dict(counts) for list_id, counts in by_caller.items()}
 
 
-def _phone_bank_board(principal: Principal, campaign: Campaign, clps: list[int]) -> dict:
-    made = phone_bank_calls(campaign.id, clps)
+def _phone_bank_boards(principal: Principal, campaign: Campaign, clps: list[int]) -> tuple[dict, list[dict]]:
+    """The phone banks' team board, and for each phone bank the viewer is on, its opt-in board of volunteers
+    (people boards only for a CLP's people, as ``_people_board``)."""
+    made, by_caller = phone_bank_calls(campaign.id, clps)
     lists = {a.id: a.name for a in db.session.scalars(select(Assignment).where(Assignment.id.in_(sorted(made))))}
     mine = set(db.session.scalars(select(AssignmentUser.assignment_id).where(
         AssignmentUser.user_id == principal.user_id, AssignmentUser.assignment_id.in_(sorted(made)))))
@@ -530,21 +534,43 @@ def _phone_bank_board(principal: Principal, campaign: Campaign, clps: list[int])
     if len(clps) == 1:
         name = db.session.scalar(select(Constituency.name).where(Constituency.id == clps[0]))
         title = f"Phone banks in {name}" if name else title
-    return {"kind": "phone_banks", "title": title, "entries": [
+    team = {"kind": "phone_banks", "title": title, "entries": [
         {"rank": rank, "name": name, "calls": calls, "doors": doors, "is_mine": list_id in mine}
         for rank, (list_id, name, calls, doors) in _ranked(scores)]}
+    people = []
+    if principal.scope_kind == ScopeKind.CONSTITUENCY:
+        for list_id in sorted(mine, key=lambda i: (lists[i], i)):
+            callers = set(db.session.scalars(select(AssignmentUser.user_id).where(
+                AssignmentUser.assignment_id == list_id)))
+            counts = by_caller.get(list_id, {})
+            board = _people_ranking(principal, f"Volunteers on {lists[list_id]}", callers,
+                                    lambda ids: {uid: (counts.get(uid, 0), 0) for uid in ids})
+            people.append({"list_id": list_id, **board})
+    return team, people
 
 
 def _people_board(principal: Principal, campaign: Campaign) -> dict:
-    """The viewer's CLP's volunteers who opted in, ranked among themselves; the viewer's own rank only if they
-    opted in and are in the top ten (their counts either way). Nobody else is read, so nobody else is ranked."""
+    """The viewer's CLP's volunteers who opted in, ranked among themselves (see ``_people_ranking``)."""
     clp = principal.constituency_id
+    everyone = set(db.session.scalars(select(User.id).where(User.constituency_id == clp)))
+
+    def sums(ids: list[int]) -> dict[int, tuple[int, int]]:
+        return {uid: (int(c or 0), int(d or 0)) for uid, c, d in db.session.execute(
+            select(ActivityRollup.user_key, func.sum(ActivityRollup.calls), func.sum(ActivityRollup.doors))
+            .where(ActivityRollup.campaign_id == campaign.id, ActivityRollup.user_key.in_(ids))
+            .group_by(ActivityRollup.user_key))} if ids else {}
+
+    name = db.session.scalar(select(Constituency.name).where(Constituency.id == clp))
+    return _people_ranking(principal, f"Volunteers in {name}" if name else "Volunteers", everyone, sums)
+
+
+def _people_ranking(principal: Principal, title: str, candidates: set[int], counts) -> dict:
+    """Those of ``candidates`` who are active and opted in, ranked among themselves by ``counts(ids)`` ({user:
+    (calls, doors)}); the viewer's own rank only if they opted in and are in the top ten (their counts either
+    way). Nobody else is read, so nobody else is ranked."""
     people = {u.id: u for u in db.session.scalars(select(User).where(
-        User.constituency_id == clp, User.active.is_(True), User.leaderboard_opt_in.is_(True)))}
-    sums = {uid: (int(c or 0), int(d or 0)) for uid, c, d in db.session.execute(
-        select(ActivityRollup.user_key, func.sum(ActivityRollup.calls), func.sum(ActivityRollup.doors))
-        .where(ActivityRollup.campaign_id == campaign.id, ActivityRollup.user_key.in_(sorted(people)))
-        .group_by(ActivityRollup.user_key))} if people else {}
+        User.id.in_(sorted(candidates)), User.active.is_(True), User.leaderboard_opt_in.is_(True)))}
+    sums = counts(sorted(people))
     scores = [(uid, _display_name(u.name), *sums.get(uid, (0, 0))) for uid, u in people.items()]
     everyone = _ranked(scores, top=0)
     opted_in = principal.user_id in people
@@ -554,8 +580,7 @@ def _people_board(principal: Principal, campaign: Campaign) -> dict:
         calls, doors = sums.get(principal.user_id, (0, 0))
         # A rank only where the board shows one (the top ten): nothing tells anyone they are low down or last.
         me = {"rank": mine[0] if mine and mine[0] <= TOP else None, "calls": calls, "doors": doors}
-    name = db.session.scalar(select(Constituency.name).where(Constituency.id == clp))
-    return {"title": f"Volunteers in {name}" if name else "Volunteers", "opted_in": opted_in, "me": me,
+    return {"title": title, "opted_in": opted_in, "me": me,
             "entries": [{"rank": rank, "name": name_, "calls": calls, "doors": doors,
                          "is_me": uid == principal.user_id}
                         for rank, (uid, name_, calls, doors) in everyone[:TOP]]}
@@ -563,10 +588,11 @@ def _people_board(principal: Principal, campaign: Campaign) -> dict:
 
 def leaderboards(principal: Principal, campaign_id: int | None = None) -> dict:
     """Team boards first (CLPs for a national campaign, then phone banks), then, for the people of a CLP, its
-    opt-in board of volunteers. Each shows at most the top ten, never a bottom; regional staff and national
-    admins see team boards only."""
+    opt-in board of volunteers and one for each phone bank the viewer is on. Each shows at most the top ten,
+    never a bottom; regional staff and national admins see team boards only."""
     campaign = _campaign(principal, campaign_id)
-    out = {"campaign": _brief(campaign), "as_of": rollups.as_of(), "teams": [], "people": None}
+    out = {"campaign": _brief(campaign), "as_of": rollups.as_of(), "teams": [], "people": None,
+           "phone_bank_people": []}
     if campaign is None:
         return out
     if campaign.constituency_id is None:  # a local drive is one CLP's: no board of one
@@ -574,7 +600,8 @@ def leaderboards(principal: Principal, campaign_id: int | None = None) -> dict:
     clps = _board_clps(principal)
     if campaign.constituency_id is not None:
         clps = [c for c in clps if c == campaign.constituency_id]
-    out["teams"].append(_phone_bank_board(principal, campaign, clps))
+    team, out["phone_bank_people"] = _phone_bank_boards(principal, campaign, clps)
+    out["teams"].append(team)
     if principal.scope_kind == ScopeKind.CONSTITUENCY:
         out["people"] = _people_board(principal, campaign)
     return out

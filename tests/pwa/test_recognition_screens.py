@@ -233,7 +233,8 @@ def test_leaderboards_show_teams_first_and_nobody_who_said_no(page, live_server)
     banker = person(live_server, "phone_banker")
     db.session.execute(update(User).where(User.id == canvasser.id).values(leaderboard_opt_in=False))
     db.session.commit()
-    seed_calls(banker, phone_bank(), 3, skip=40)  # the banker has something to rank
+    bank = phone_bank()
+    seed_calls(banker, bank, 3, skip=40)  # the banker has something to rank
     hidden = recognition._display_name(canvasser.name)
     shown = recognition._display_name(banker.name)
 
@@ -251,7 +252,13 @@ def test_leaderboards_show_teams_first_and_nobody_who_said_no(page, live_server)
 
     people.get_by_role("button", name="Show me on my CLP’s board").click()
     mine = page.locator("[data-mine]")
-    mine.get_by_text(shown).wait_for()
+    mine.get_by_text(shown).first.wait_for()
+    # Their CLP's board, then their phone bank's own, each with them on it.
+    bank_board = page.locator("section.board").filter(
+        has=page.get_by_role("heading", name=f"Volunteers on {bank.name}"))
+    bank_board.locator("[data-mine]").get_by_text(shown).wait_for()
+    assert page.locator("[data-boards] h2").all_inner_texts()[-1] == f"Volunteers on {bank.name}"
+    page.get_by_text("You are on your CLP’s board and your phone banks’. You can hide at any time.").wait_for()
     board = page.locator("[data-boards]").inner_text()
     assert hidden not in board and canvasser.name not in board
     assert "bottom" not in board.lower()

@@ -416,6 +416,37 @@ def test_a_volunteer_who_did_not_opt_in_is_in_no_leaderboard_and_nowhere_ranked(
     assert regional["people"] is None and [t["kind"] for t in regional["teams"]] == ["constituencies", "phone_banks"]
 
 
+def test_each_phone_bank_has_its_own_board_of_the_volunteers_on_it_who_opted_in(client, world):
+    """A phone bank's board ranks the volunteers on it who said yes, by the calls they made for it; a busier
+    caller who never said yes, and a volunteer of the same CLP who is not on it, are not there."""
+    from server.models import Assignment, AssignmentKind, AssignmentUser
+
+    banker = world.users[Role.PHONE_BANKER]
+    bank = db.session.scalar(select(Assignment).where(Assignment.kind == AssignmentKind.CALL))
+    pat, sky = volunteer(world, "Pat Caller", role=Role.PHONE_BANKER), volunteer(world, "Sky Elsewhere")
+    db.session.add(AssignmentUser(assignment_id=bank.id, user_id=pat.id))
+    db.session.commit()
+    calls(world, banker, 100)
+    calls(world, pat, 30)
+    calls(world, sky, 50)  # to the same person, but Sky is not on this phone bank
+    rollups.catch_up()
+
+    seen = client.get("/api/v1/leaderboards", headers=bearer(login(client, Role.PHONE_BANKER))).get_json()
+    [board] = seen["phone_bank_people"]
+    assert (board["list_id"], board["title"], board["opted_in"], board["me"]) == (
+        bank.id, f"Volunteers on {bank.name}", False, None)
+    assert board["entries"] == [{"rank": 1, "name": "Pat C.", "calls": 30, "doors": 0, "is_me": False}]
+    assert [(e["name"], e["calls"]) for e in seen["people"]["entries"]] == [("Sky E.", 50), ("Pat C.", 30)]
+
+    pats = client.get("/api/v1/leaderboards", headers=bearer(login(client, "pat.caller@example.test"))).get_json()
+    assert pats["phone_bank_people"][0]["me"] == {"rank": 1, "calls": 30, "doors": 0}
+    # Someone on no phone bank has no such board; regional staff see teams only.
+    assert client.get("/api/v1/leaderboards", headers=bearer(login(client, "sky.elsewhere@example.test"))
+                      ).get_json()["phone_bank_people"] == []
+    regional = client.get("/api/v1/leaderboards", headers=bearer(login(client, Role.REGIONAL_STAFF))).get_json()
+    assert regional["phone_bank_people"] == [] and regional["people"] is None
+
+
 def test_a_local_drive_has_no_board_of_one_clp_and_its_phone_banks_count_only_its_calls(client, world):
     banker = world.users[Role.PHONE_BANKER]
     calls(world, banker, 4)  # the national campaign's

@@ -1,5 +1,5 @@
 // Why: leaderboards are for teams first (CLPs, then phone banks), then for the volunteers who chose to be
-// on their CLP's board, this campaign only. A volunteer can show or hide themselves here at any time; one
+// on their CLP's board (and their phone banks' boards), this campaign only. A volunteer can show or hide themselves here at any time; one
 // who is not on the board sees the teams and why, never a rank of their own. Nothing is ever "bottom".
 import * as api from '../api.js';
 import * as db from '../db.js';
@@ -25,23 +25,24 @@ function boardHtml(title, entries, mineKey, mineWord) {
   </section>`;
 }
 
-function peopleHtml(people, optedIn) {
+function peopleHtml(people, optedIn, banks) {
   const toggle = optedIn
     ? '<button type="button" class="btn" data-board-toggle="off">Hide me</button>'
     : '<button type="button" class="btn btn-primary" data-board-toggle="on">Show me on my CLP\u2019s board</button>';
   if (!optedIn) {
     return `<section class="card board" aria-labelledby="b-people" data-people>
       <h2 id="b-people">${esc(people && people.title ? people.title : 'Volunteers in your CLP')}</h2>
-      <p>Your CLP\u2019s board lists the volunteers who choose to be on it. You are not on it: nobody sees your name or
-        your counts there. Join if you would enjoy it; you can hide again at any time.</p>
+      <p>Your CLP\u2019s board, and each phone bank\u2019s, lists the volunteers who choose to be on it. You are not on
+        them: nobody sees your name or your counts there. Join if you would enjoy it; you can hide again at any time.</p>
       ${toggle}</section>`;
   }
   const entries = (people && people.entries) || [];
   const me = people && people.me;
   const meListed = entries.some((e) => e.is_me);
   return `${boardHtml(people && people.title ? people.title : 'Volunteers in your CLP', entries, 'is_me', 'You')}
+    ${banks.map((b) => boardHtml(b.title, b.entries || [], 'is_me', 'You')).join('')}
     <section class="card" data-people>
-      <p>You are on your CLP\u2019s board${me && !meListed ? `, with ${esc(counts(me))} this campaign` : ''}. You can hide at any time.</p>
+      <p>You are on your CLP\u2019s board${banks.length ? ' and your phone banks\u2019' : ''}${me && !meListed ? `, with ${esc(counts(me))} this campaign` : ''}. You can hide at any time.</p>
       ${toggle}</section>`;
 }
 
@@ -69,7 +70,7 @@ export async function renderBoards(root) {
     box.innerHTML = `<p class="muted">${data.campaign ? esc(data.campaign.name) + ': ' : ''}this campaign so far${data.as_of ? ', counted up to a minute ago' : ''}.
       Teams first: every call and door counts for your team.</p>
       ${teams.map((t) => boardHtml(t.title, t.entries || [], 'is_mine', 'Yours')).join('')}
-      ${peopleHtml(data.people, optedIn)}`;
+      ${peopleHtml(data.people, optedIn, data.phone_bank_people || [])}`;
   }
 
   box.addEventListener('click', async (event) => {
