@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from server.errors import AccountDisabled, DeviceRevoked, NotAuthenticated, TokenExpired
 from server.extensions import db
@@ -45,7 +46,9 @@ def device_for_request(*, delivery: bool = False) -> Device:
     is admitted too, only to be told to wipe. A device that was logged out is admitted nowhere.
     """
     token = bearer_token()
-    device = db.session.scalar(select(Device).where(Device.token_hash == hash_token(token)))
+    # Its user comes in the same query: every authorised request reads both.
+    device = db.session.scalar(select(Device).options(joinedload(Device.user))
+                               .where(Device.token_hash == hash_token(token)))
     if device is None:
         raise NotAuthenticated("This token is not recognised. Log in again.")
     ended = device.revoked_at is not None or not device.user.active
