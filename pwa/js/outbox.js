@@ -84,12 +84,17 @@ function stopFor(error) {
   return null;
 }
 
+/** What a push cycle delivered when it delivered nothing (the start of pushAll's count). */
+export function emptyTotals() {
+  return { delivered: 0, failed: 0, suppressed: 0, reused: 0, batches: 0 };
+}
+
 /**
  * Push every pending mutation, batch by batch, oldest first. Resolves with totals; throws a
  * retryable error (network, 5xx) with the outbox unchanged, or PushStopped.
  */
 export async function pushAll({ session, limits = DEFAULT_LIMITS, onProgress = () => {} }) {
-  const totals = { delivered: 0, failed: 0, suppressed: 0, reused: 0, batches: 0 };
+  const totals = emptyTotals();
   let maxCount = limits.max_mutations_per_push || DEFAULT_LIMITS.max_mutations_per_push;
   const maxBytes = limits.max_push_bytes || DEFAULT_LIMITS.max_push_bytes;
   const total = await db.pendingMutations();

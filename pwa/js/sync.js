@@ -6,7 +6,7 @@
 // worker uses it too.
 import * as api from './api.js';
 import * as db from './db.js';
-import { Backoff, DEFAULT_LIMITS, pushAll, PushStopped } from './outbox.js';
+import { Backoff, DEFAULT_LIMITS, emptyTotals, pushAll, PushStopped } from './outbox.js';
 
 export const LOCK_NAME = 'groundwork-sync';
 const PAGE_LIMIT = 500;
@@ -86,7 +86,7 @@ async function cycle(onProgress) {
     // scheduler backs off), but first pull. An objection or a changed list must reach the doorstep even
     // while the server cannot yet take this phone's records (on polling day, pushes queue; pulls are cheap).
     pushFailure = error;
-    pushed = { delivered: 0, failed: 0, suppressed: 0, reused: 0, batches: 0 };
+    pushed = emptyTotals();
   }
   onProgress({ phase: 'pull', received: 0, pages: 0, more: true });
   if (pushed.clock) await db.setMeta({ clockOffsetMs: Math.round(pushed.clock.offset_seconds * 1000) });
