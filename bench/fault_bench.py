@@ -259,19 +259,26 @@ class Phone(threading.Thread):
             self.contacts = self.contacts[-200:]
         return m
 
-    def _gate(self) -> None:
-        """Keep the last few records back until every fault has been injected, so each one hits a busy server."""
+    def _gated(self) -> bool:
+        """Keep the last few records back until every fault has been injected, so each one hits a busy server.
+        Past the gate a phone still makes one record every fault gap (True: make just one): a trickle, so the
+        injector sees pushes land after each fault (its sign of recovery) however fast the server took the
+        rest. Without it, a server quick enough to take most records before the faults came stopped every
+        phone at the gate, and the injector waited for a recovery no push could show."""
         run = self.run_
-        while (not run.faults_done.is_set() and run.made_count >= run.args.gate * run.args.records
-               and time.monotonic() < run.deadline):
-            run.faults_done.wait(0.2)
+        if run.faults_done.is_set() or run.made_count < run.args.gate * run.args.records:
+            return False
+        run.faults_done.wait(run.args.fault_gap)
+        return not run.faults_done.is_set()
 
     def work(self) -> None:
         while True:
             if self.made < self.quota and len(self.outbox) < self.burst:
-                self._gate()
-                while self.made < self.quota and len(self.outbox) < self.burst:
-                    self.outbox.append(self._make_one())
+                if self._gated():
+                    self.outbox.append(self._make_one())  # a trickle while faults are still to come
+                else:
+                    while self.made < self.quota and len(self.outbox) < self.burst:
+                        self.outbox.append(self._make_one())
             if not self.outbox:
                 return
             batch = self.outbox[:self.burst]
