@@ -681,7 +681,8 @@ def main() -> None:
     parser.add_argument("--retraction-share", type=float, default=0.02)
     parser.add_argument("--fault-gap", type=float, default=3.0, help="least seconds between two faults")
     parser.add_argument("--gate", type=float, default=0.95,
-                        help="share of the records made before the phones wait for the last fault")
+                        help="share of the records made before the phones slow to one record per fault gap "
+                             "until the last fault")
     parser.add_argument("--deadline", type=float, default=1800, help="seconds before the phones give up")
     parser.add_argument("--postgres-url", help="a PostgreSQL database to empty and use (its name must contain "
                                                "'bench'); default: the dedicated cluster's " + DEFAULT_POSTGRES_URL)
