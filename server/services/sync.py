@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TypeVar
 
@@ -121,51 +120,19 @@ def electors_with_events() -> list[int]:
     return sorted(set(db.session.scalars(contacted.union(flagged))))
 
 
-def rebuild(chunk: int = 10000, progress: Callable[[int, int], None] | None = None,
-            workers: int | None = None) -> int:
+def rebuild(chunk: int = 10000, progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute every elector's derived state from scratch, in chunks; returns how many.
 
-    Each chunk is the engine's own reconcile (lock, read every event, fold, save) in a transaction of its own,
-    so the result is the incremental path's; the outcome meanings are read once instead of per record.
-
-    On PostgreSQL two chunks are in flight at once (``workers``, each its own session and connection): while
-    one waits for the database to send its events or write its states, the other folds in Python, so the
-    server's second core is used. The chunks are disjoint ranges of the sorted ids, each locked in id order
-    as a push locks them, so they never wait on each other, and a push waits on at most one of them at a
-    time. SQLite has one writer: one chunk at a time."""
+    Each chunk is the engine's own reconcile (lock, read every event, fold, save), so the result is the
+    incremental path's; the store reads the outcome meanings once instead of per record."""
     ids = electors_with_events()
-    parts = [ids[start:start + chunk] for start in range(0, len(ids), chunk)]
     sync_engine = engine()
     sync_engine.store.load_meanings()
-    if workers is None:
-        workers = 2 if db.engine.dialect.name == "postgresql" else 1
-    done = 0
-
-    def folded(count: int) -> None:
-        nonlocal done
-        done += count
+    for start in range(0, len(ids), chunk):
+        with sync_engine.store.transaction():
+            sync_engine.reconcile(set(ids[start:start + chunk]))
         if progress:
-            progress(done, len(ids))
-
-    if workers <= 1 or len(parts) < 2:
-        for part in parts:
-            with sync_engine.store.transaction():
-                sync_engine.reconcile(set(part))
-            folded(len(part))
-        return len(ids)
-    app, meanings = current_app._get_current_object(), sync_engine.store.meanings
-
-    def fold_part(part: list[int]) -> int:
-        with app.app_context():  # its own session, so its own connection and transaction
-            own = engine()
-            own.store.meanings = meanings
-            with own.store.transaction():
-                own.reconcile(set(part))
-        return len(part)
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
-        for count in pool.map(fold_part, parts):
-            folded(count)
+            progress(min(start + chunk, len(ids)), len(ids))
     return len(ids)
 
 

@@ -176,7 +176,7 @@ def test_flask_sync_rebuild_recomputes_the_same_state(client, runner, world):
     after = {s.elector_id: (s.intention, s.contacts, s.presence) for s in db.session.scalars(select(ElectorState))}
     assert after == before
 
-    # One elector per chunk: on PostgreSQL two chunks are folded at once, each in its own transaction.
+    # One elector per chunk: each chunk its own transaction, the same state.
     db.session.execute(ElectorState.__table__.delete())
     db.session.commit()
     result = runner.invoke(args=["sync", "rebuild", "--chunk", "1"])
