@@ -201,23 +201,33 @@ def finish(run_id: int, *, result: object = None, error: BaseException | None = 
     db.session.commit()
 
 
+@dataclass
+class Guard:
+    """What ``running_under`` saw: the refusal of a commit, if there was one (a job that caught it and went
+    on is still logged as fenced)."""
+
+    lost: LeaseLost | None = None
+
+
 @contextmanager
 def running_under(lease: Lease | None, now: datetime | None = None, *, fenced: bool = True):
     """Run a job with ``still_mine()`` answering for ``lease`` (None: a run by hand) and, when ``fenced``,
     every commit of the session checked against the lease first (raising ``LeaseLost``). ``now`` is the
-    run's start (tests pass their own time); the check's clock runs on from it."""
+    run's start (tests pass their own time); the check's clock runs on from it. Yields a ``Guard``."""
     _running.lease = lease
     session = db.session() if lease is not None and fenced else None
     started, at = time.monotonic(), now or utcnow()
+    guard = Guard()
 
     def check(committing: Session) -> None:
         if not lease.holds(committing, at + timedelta(seconds=time.monotonic() - started)):
-            raise LeaseLost(f"scheduler {lease.owner} no longer holds the lease with fence {lease.fence}")
+            guard.lost = LeaseLost(f"scheduler {lease.owner} no longer holds the lease with fence {lease.fence}")
+            raise guard.lost
 
     if session is not None:
         event.listen(session, "before_commit", check)
     try:
-        yield
+        yield guard
     finally:
         _running.lease = None
         if session is not None:

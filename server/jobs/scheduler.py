@@ -155,8 +155,10 @@ def run_tick(job: Job, held: lease.Lease, now: datetime | None = None) -> str:
     if run_id is None:
         return "taken"
     try:
-        with lease.running_under(held, now, fenced=not job.trigger.get("claims_units")):
+        with lease.running_under(held, now, fenced=not job.trigger.get("claims_units")) as guard:
             result = job.func()
+        if guard.lost is not None:  # the job caught the refusal and went on: its later commits were refused too
+            raise guard.lost
     except lease.LeaseLost as exc:
         log.warning("job %s stopped: %s", job.name, exc)
         lease.finish(run_id, error=exc)

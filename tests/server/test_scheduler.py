@@ -118,26 +118,39 @@ def test_a_tick_runs_once_a_standby_runs_nothing_and_a_failure_is_logged(app):
     assert (ok.status, ok.result, ok.tick) == ("ok", {"counted": 1}, T0)
 
 
+def _takes_over(app, successor: Lease, at: datetime) -> None:
+    """Another scheduler takes the lease at ``at``, on its own connection (another process, as far as the
+    database can tell)."""
+    import threading
+
+    took = []
+
+    def take():
+        with app.app_context():
+            took.append(successor.acquire_or_renew(at))
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    thread.join()
+    assert took == [True]
+
+
+def _attempt(email: str) -> None:
+    db.session.add(LoginAttempt(email=email, ip="10.0.0.1", succeeded=False, at=T0))
+
+
 def test_a_run_that_outlives_its_lease_has_its_later_writes_refused_and_is_logged_fenced(app):
     """The leader's run commits a first unit of work; then it stalls past its lease and another scheduler takes
     over. The run's next commit is refused (the fence is checked in the commit's own transaction), so the stale
     leader writes nothing more, and its run is logged as fenced, not ok."""
-    import threading
-
-    leader, successor = Lease("a:1:x"), Lease("b:2:y")
+    leader = Lease("a:1:x")
     leader.acquire_or_renew(T0)
 
-    def take_over():
-        with app.app_context():
-            assert successor.acquire_or_renew(T0 + timedelta(seconds=45))
-
     def two_units():
-        db.session.add(LoginAttempt(email="first@b.test", ip="10.0.0.1", succeeded=False, at=T0))
+        _attempt("first@b.test")
         db.session.commit()
-        thread = threading.Thread(target=take_over)  # another process, as far as the database can tell
-        thread.start()
-        thread.join()
-        db.session.add(LoginAttempt(email="second@b.test", ip="10.0.0.1", succeeded=False, at=T0))
+        _takes_over(app, Lease("b:2:y"), T0 + timedelta(seconds=45))
+        _attempt("second@b.test")
         db.session.commit()
         return {"units": 2}
 
@@ -150,6 +163,32 @@ def test_a_run_that_outlives_its_lease_has_its_later_writes_refused_and_is_logge
     # Its next tick's claim is refused by the fence as well, before its renewal tells it that it lost.
     assert run_tick(job("two-units", two_units, trigger="interval", minutes=1), leader,
                     T0 + timedelta(minutes=1)) == "taken"
+
+
+def test_a_run_that_catches_the_refusal_and_goes_on_writes_nothing_more_and_is_still_logged_fenced(app):
+    """A job that keeps going past one unit's error (catching it, rolling back) is refused every later commit
+    too, and its run is logged fenced, not ok with what it claims to have done."""
+    leader = Lease("a:1:x")
+    leader.acquire_or_renew(T0)
+
+    def careless():
+        _attempt("first@b.test")
+        db.session.commit()
+        _takes_over(app, Lease("b:2:y"), T0 + timedelta(seconds=45))
+        for email in ("second@b.test", "third@b.test"):
+            _attempt(email)
+            try:
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+        return {"units": 3}
+
+    assert run_tick(job("careless", careless, trigger="interval", minutes=1), leader,
+                    T0 + timedelta(seconds=2)) == "fenced"
+    db.session.expire_all()
+    assert list(db.session.scalars(select(LoginAttempt.email))) == ["first@b.test"]
+    [run] = runs("careless")
+    assert run.status == "fenced" and run.result is None
 
 
 def test_a_nightly_job_found_hours_late_runs_within_its_grace_and_not_after(app):
