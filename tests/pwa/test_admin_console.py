@@ -485,6 +485,11 @@ def test_a_clp_sets_the_milestones_its_drive_celebrates_and_goes_back_to_the_def
                                                                                   "doors": [25, 75]}
     saved.scroll_into_view_if_needed()
     screenshot(desk, "admin-campaign-milestones")
+    desk.set_viewport_size(PHONE)
+    saved.scroll_into_view_if_needed()
+    audit(desk, "campaign milestones at 360")
+    screenshot(desk, "admin-campaign-milestones-360")
+    desk.set_viewport_size(SIZES[1280])
 
     saved.get_by_role("button", name="Use the defaults").click()
     desk.get_by_text("This campaign celebrates the default milestones again.").wait_for()
