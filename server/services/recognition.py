@@ -540,11 +540,10 @@ def _phone_bank_boards(principal: Principal, campaign: Campaign, clps: list[int]
     people = []
     if principal.scope_kind == ScopeKind.CONSTITUENCY:
         for list_id in sorted(mine, key=lambda i: (lists[i], i)):
-            callers = set(db.session.scalars(select(AssignmentUser.user_id).where(
-                AssignmentUser.assignment_id == list_id)))
             counts = by_caller.get(list_id, {})
-            board = _people_ranking(principal, f"Volunteers on {lists[list_id]}", callers,
-                                    lambda ids: {uid: (counts.get(uid, 0), 0) for uid in ids})
+            on_it = User.id.in_(select(AssignmentUser.user_id).where(AssignmentUser.assignment_id == list_id))
+            board = _people_ranking(principal, f"Volunteers on {lists[list_id]}", on_it,
+                                    lambda ids, counts=counts: {uid: (counts.get(uid, 0), 0) for uid in ids})
             people.append({"list_id": list_id, **board})
     return team, people
 
@@ -552,7 +551,6 @@ def _phone_bank_boards(principal: Principal, campaign: Campaign, clps: list[int]
 def _people_board(principal: Principal, campaign: Campaign) -> dict:
     """The viewer's CLP's volunteers who opted in, ranked among themselves (see ``_people_ranking``)."""
     clp = principal.constituency_id
-    everyone = set(db.session.scalars(select(User.id).where(User.constituency_id == clp)))
 
     def sums(ids: list[int]) -> dict[int, tuple[int, int]]:
         return {uid: (int(c or 0), int(d or 0)) for uid, c, d in db.session.execute(
@@ -561,15 +559,16 @@ def _people_board(principal: Principal, campaign: Campaign) -> dict:
             .group_by(ActivityRollup.user_key))} if ids else {}
 
     name = db.session.scalar(select(Constituency.name).where(Constituency.id == clp))
-    return _people_ranking(principal, f"Volunteers in {name}" if name else "Volunteers", everyone, sums)
+    return _people_ranking(principal, f"Volunteers in {name}" if name else "Volunteers",
+                           User.constituency_id == clp, sums)
 
 
-def _people_ranking(principal: Principal, title: str, candidates: set[int], counts) -> dict:
-    """Those of ``candidates`` who are active and opted in, ranked among themselves by ``counts(ids)`` ({user:
-    (calls, doors)}); the viewer's own rank only if they opted in and are in the top ten (their counts either
-    way). Nobody else is read, so nobody else is ranked."""
+def _people_ranking(principal: Principal, title: str, who, counts) -> dict:
+    """The users ``who`` (a condition) names that are active and opted in, ranked among themselves by
+    ``counts(ids)`` ({user: (calls, doors)}); the viewer's own rank only if they opted in and are in the top ten
+    (their counts either way). Nobody else is read, so nobody else is ranked."""
     people = {u.id: u for u in db.session.scalars(select(User).where(
-        User.id.in_(sorted(candidates)), User.active.is_(True), User.leaderboard_opt_in.is_(True)))}
+        who, User.active.is_(True), User.leaderboard_opt_in.is_(True)))}
     sums = counts(sorted(people))
     scores = [(uid, _display_name(u.name), *sums.get(uid, (0, 0))) for uid, u in people.items()]
     everyone = _ranked(scores, top=0)
