@@ -122,7 +122,6 @@ class Lease:
         return row is not None and (row.owner, row.fence, row.released_at) == (self.owner, self.fence, None) \
             and row.expires_at > (now or utcnow())
 
-
     def holds(self, session: Session, now: datetime) -> bool:
         """Whether this process still leads with this fence, read inside ``session``'s transaction; on
         PostgreSQL the lease row stays share-locked until it ends, so no take-over can come between."""
