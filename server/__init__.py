@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from server import models  # noqa: F401  (registers every table on the metadata)
     from server.extensions import db, migrate
 
+    _configure_postgresql(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"), render_as_batch=True)
     _configure_sqlite(app, db)
@@ -57,6 +58,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     assert_every_route_declares_access(app)
     return app
+
+
+def _configure_postgresql(app: Flask) -> None:
+    """Planner settings for every PostgreSQL connection, sent as libpq's startup ``options`` (no extra round
+    trip, and a pooled connection keeps them across transactions)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    cost = app.config.get("DATABASE_RANDOM_PAGE_COST")
+    if not cost:
+        return
+    engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(engine_options.get("connect_args") or {})
+    connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}".strip()
+    engine_options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 
 
 def _configure_sqlite(app: Flask, db) -> None:

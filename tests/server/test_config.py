@@ -44,3 +44,33 @@ def test_without_database_url_the_app_uses_sqlite_in_its_instance_folder(monkeyp
     app = create_app({"SECRET_KEY": "x" * 32})
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/groundwork.sqlite")
+
+
+SOURCE = "SELECT source FROM pg_settings WHERE name = 'random_page_cost'"
+
+
+def test_postgresql_connections_plan_for_fast_random_reads_unless_told_otherwise(app, monkeypatch):
+    """On PostgreSQL every connection plans with random_page_cost 1.1 (SSD), so a push's few hundred electors are
+    read by index rather than by scanning the table; an operator can pick another value, or the server's own."""
+    from sqlalchemy import text
+
+    from server.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]  # SQLite takes no such option
+            return
+        assert db.session.scalar(text("SHOW random_page_cost")) == "1.1"
+        assert db.session.scalar(text(SOURCE)) == "client"
+    monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "")
+    own = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "x" * 32})
+    with own.app_context():
+        assert db.session.scalar(text(SOURCE)) != "client"  # the server's default or its configuration file
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_random_page_cost_that_is_not_a_number_stops_start_up(monkeypatch):
+    monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "fast; DROP TABLE elector")
+    with pytest.raises(ConfigError, match="DATABASE_RANDOM_PAGE_COST"):
+        Config()
