@@ -1,6 +1,7 @@
 """Groundwork's web application. ``create_app`` is the only place an app is built."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Any, Mapping
@@ -9,7 +10,7 @@ from flask import Flask
 
 from server.config import Config
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "freeze_startup_heap"]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -58,6 +59,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     assert_every_route_declares_access(app)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive now (modules, the app, its schemas and mappings: about 170,000) out of the
+    garbage collector's reach, for a long-running process that has just built its app. Each full collection
+    otherwise walks them all again, about 80 ms on a 2-core machine, stalling whichever request or job set it
+    off; they live as long as the process, so walking them never frees anything. (gc.freeze came to CPython
+    from Instagram's web servers, for this and for sharing memory across forks.)"""
+    gc.freeze()
 
 
 def _configure_postgresql(app: Flask) -> None:

@@ -243,7 +243,7 @@ def serve(app: Flask, jobs: list[Job] | None = None, stop: threading.Event | Non
 
 
 def main(jobs: list[Job] | None = None) -> None:
-    from server import create_app
+    from server import create_app, freeze_startup_heap
 
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its every firing is in job_run already
@@ -251,6 +251,7 @@ def main(jobs: list[Job] | None = None) -> None:
     if not app.config["SCHEDULER_ENABLED"]:
         log.warning("SCHEDULER_ENABLED is off; the scheduler process exits without running jobs.")
         return
+    freeze_startup_heap()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
