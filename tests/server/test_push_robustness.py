@@ -168,3 +168,17 @@ def test_held_and_refused_pushes_store_nothing_the_database_cannot_hold(client, 
     item = db.session.scalar(select(ReviewItem))
     assert [m["id"] for m in item.data["mutations"]] == [batch[0]["id"]]
     assert datetime.fromisoformat(item.data["delivered_at"]) <= datetime.now(timezone.utc)
+
+
+def test_rows_written_as_one_document_keep_every_value_exactly():
+    """The push's rows go to PostgreSQL as one JSON document: ids, times and numbers past 64 bits (which the
+    fast encoder refuses) come back exactly as they were."""
+    from server.services.sync_store import _json_document
+
+    when = datetime(2026, 11, 30, 2, 15, 7, 250000, tzinfo=timezone.utc)
+    ident = uuid.uuid4()
+    row = {"id": ident, "occurred_at": when, "answers": {"q": "Naïve café ☃"}, "at": None, "n": 2**63 - 1}
+    written = {"id": str(ident), "occurred_at": "2026-11-30T02:15:07.250000+00:00", "answers": {"q": "Naïve café ☃"},
+               "at": None, "n": 2**63 - 1}
+    assert json.loads(_json_document([row, row])) == [written, written]
+    assert json.loads(_json_document([row, {**row, "n": 2**70}])) == [written, {**written, "n": 2**70}]
