@@ -309,12 +309,23 @@ class SqlStore(PullSide, Store):
                 .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= at, Assignment.ends_at > at - grace))
 
     def writable_electors(self, user_id, elector_ids, at, grace):
-        lists = self._lists(user_id, at, grace)
-        listed = select(AssignmentItem.elector_id).where(AssignmentItem.assignment_id.in_(lists),
-                                                         self._in(AssignmentItem.elector_id, elector_ids))
-        at_home = (select(Elector.id).join(AssignmentItem, AssignmentItem.property_id == Elector.property_id)
-                   .where(AssignmentItem.assignment_id.in_(lists), self._in(Elector.id, elector_ids)))
-        return set(self.session.scalars(listed.union(at_home)))
+        # Two reads, each through an index from the batch's own ids (the electors' homes, then the list items
+        # naming an elector or a home), so the cost follows the batch, not the size of the user's lists. A join
+        # of electors to list items was planned, once psycopg had prepared it, as a walk through every item of
+        # the lists with each batch id compared in turn: 30 to 57 ms a push with a list of 15,000 electors.
+        homes = dict(self.session.execute(select(Elector.id, Elector.property_id)
+                                          .where(self._in(Elector.id, elector_ids))).all())
+        properties = {p for p in homes.values() if p is not None}
+        named = [self._in(AssignmentItem.elector_id, elector_ids)]
+        if properties:
+            named.append(self._in(AssignmentItem.property_id, properties))
+        listed, listed_homes = set(), set()
+        for elector_id, property_id in self.session.execute(
+                select(AssignmentItem.elector_id, AssignmentItem.property_id)
+                .where(AssignmentItem.assignment_id.in_(self._lists(user_id, at, grace)), or_(*named))):
+            listed.add(elector_id)
+            listed_homes.add(property_id)
+        return {e for e, p in homes.items() if e in listed or (p is not None and p in listed_homes)}
 
     def writable_properties(self, user_id, property_ids, at, grace):
         lists = self._lists(user_id, at, grace)
