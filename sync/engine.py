@@ -323,7 +323,8 @@ class SyncEngine:
                                   *(chain_link(m) if d.status not in (Status.FORBIDDEN, Status.HELD)
                                     else (None, None)))
                     for m, d in zip(mutations, decisions)}
-        claimed = claim(sorted(receipts.values(), key=lambda r: r.mutation_id))  # one lock order for all
+        # One lock order for all; by .int, which orders as the UUIDs do but compares in C.
+        claimed = claim(sorted(receipts.values(), key=lambda r: r.mutation_id.int))
         lost = [m.id for m in mutations if m.id not in claimed]
         raced = self.store.receipts(lost) if lost else {}
         answers: list[tuple[int, Result]] = []

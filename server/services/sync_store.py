@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError
 from sqlalchemy.types import NullType
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from server.models import (
     Assignment,
@@ -56,6 +56,7 @@ from server.models import (
     Suppression,
     SuppressionChannel,
     SuppressionKind,
+    SurveyQuestion,
     SyncReceipt,
 )
 from server.orm import dialect_insert, utcnow
@@ -285,7 +286,7 @@ class SqlStore(PullSide, Store):
         values = [{"mutation_id": r.mutation_id, "device_id": r.device_id, "seq": r.seq, "status": r.status,
                    "content_hash": r.content_hash, "details": r.details, "elector_id": r.elector_id,
                    "supersedes_id": r.supersedes_id, "created_at": now}
-                  for r in sorted(receipts, key=lambda r: r.mutation_id)]  # one lock order for every claimer
+                  for r in sorted(receipts, key=lambda r: r.mutation_id.int)]  # one lock order for every claimer
         if self.dialect == "postgresql":
             stmt = self._rows_insert(SyncReceipt, values).on_conflict_do_nothing(index_elements=["mutation_id"])
             return set(self.session.scalars(stmt.returning(SyncReceipt.__table__.c.mutation_id)))
@@ -338,21 +339,32 @@ class SqlStore(PullSide, Store):
     def campaigns(self, ids):
         if not ids:
             return {}
-        campaigns = self.session.scalars(
-            select(Campaign).where(Campaign.id.in_(ids)).options(selectinload(Campaign.codes),
-                                                                  selectinload(Campaign.questions)))
+        # Plain rows, not ORM objects with their collections: every push reads its campaigns, and building
+        # the objects cost more than the three queries.
+        codes: dict[int, dict[CodeSet, list]] = {i: {s: [] for s in CodeSet} for i in ids}
+        for campaign_id, code_set, code, meaning, channels in self.session.execute(
+                select(CampaignCode.campaign_id, CampaignCode.code_set, CampaignCode.code, CampaignCode.meaning,
+                       CampaignCode.channels).where(CampaignCode.campaign_id.in_(ids))
+                .order_by(CampaignCode.code_set, CampaignCode.position)):
+            codes[campaign_id][code_set].append((code, meaning, channels))
+        questions: dict[int, dict] = {i: {} for i in ids}
+        for campaign_id, key, kind, options in self.session.execute(
+                select(SurveyQuestion.campaign_id, SurveyQuestion.key, SurveyQuestion.kind, SurveyQuestion.options)
+                .where(SurveyQuestion.campaign_id.in_(ids)).order_by(SurveyQuestion.position)):
+            questions[campaign_id][key] = {"kind": kind.value, "options": options}
         out = {}
-        for c in campaigns:
-            codes = {s: [code for code in c.codes if code.code_set == s] for s in CodeSet}
+        for c in self.session.execute(select(Campaign.id, Campaign.constituency_id, Campaign.starts_on,
+                                             Campaign.ends_on).where(Campaign.id.in_(ids))):
+            sets = codes[c.id]
             out[c.id] = CampaignInfo(
                 id=c.id, constituency_id=c.constituency_id,
                 starts_at=datetime.combine(c.starts_on, time.min, timezone.utc),
                 ends_at=datetime.combine(c.ends_on, time.max, timezone.utc),
-                outcomes={code.code: (code.meaning.value if code.meaning else None, tuple(code.channels or ()))
-                          for code in codes[CodeSet.OUTCOME]},
-                intentions=frozenset(code.code for code in codes[CodeSet.INTENTION]),
-                strengths=frozenset(code.code for code in codes[CodeSet.STRENGTH]),
-                questions={q.key: {"kind": q.kind.value, "options": q.options} for q in c.questions},
+                outcomes={code: (meaning.value if meaning else None, tuple(channels or ()))
+                          for code, meaning, channels in sets[CodeSet.OUTCOME]},
+                intentions=frozenset(code for code, _, _ in sets[CodeSet.INTENTION]),
+                strengths=frozenset(code for code, _, _ in sets[CodeSet.STRENGTH]),
+                questions=questions[c.id],
             )
         return out
 
