@@ -13,6 +13,7 @@ from server.schemas import (
     PushResponseSchema,
     SyncHelloSchema,
     dump_pull,
+    dump_push,
 )
 from server.services import sync
 from server.transport import body_limit
@@ -39,7 +40,12 @@ def push():
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("The body must be JSON (Content-Type: application/json).")
-    return sync.push(current_principal(), g.device, body)
+    return push_response(sync.push(current_principal(), g.device, body))
+
+
+def push_response(result: dict):
+    """The push's JSON, written directly as the pull's is (PushResponseSchema stays the documented shape)."""
+    return current_app.json.response(dump_push(result))
 
 
 @blp.route("/pull")
