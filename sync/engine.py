@@ -27,6 +27,7 @@ from sync.decide import Decider, Decision
 from sync.fold import ContactEvent, FlagEvent, fold
 from sync.protocol import (
     ELECTOR_FLAGS,
+    MUTATION_FIELDS,
     Errors,
     Mutation,
     OutboxReport,
@@ -59,7 +60,6 @@ ENTITY_ORDER = {"campaign": 0, "assignment": 1, "property": 2, "elector": 3, "me
 DERIVED = ("member", "activity")
 DOORSTEP_OBJECTION = "Asked not to be contacted (recorded by a volunteer)."
 LANDED = {Status.APPLIED.value, Status.CONFLICT.value}
-MUTATION_FIELDS = frozenset({"id", "seq", "type", "occurred_at", "base_version", "data"})
 NOT_STORABLE = ["The server could not store this record as it is. Export it and give it to your organiser."]
 
 

@@ -87,10 +87,19 @@ class Errors:
         return bool(self.fields)
 
 
-def content_hash(raw: dict) -> str:
-    """A stable digest of what the client sent, to tell a harmless resend from a reused id."""
-    relevant = {k: raw.get(k) for k in ("type", "occurred_at", "base_version", "data")}
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+# A mutation's fields; the hashed ones are all but its id and seq.
+MUTATION_FIELDS = frozenset({"id", "seq", "type", "occurred_at", "base_version", "data"})
+_HASHED = ("type", "occurred_at", "base_version", "data")
+
+
+def _hashed_text(raw: dict) -> str:
+    return json.dumps({k: raw.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash(raw: dict, text: str | None = None) -> str:
+    """A stable digest of what the client sent, to tell a harmless resend from a reused id (``text``: its
+    hashed text, when already written)."""
+    return hashlib.sha256((text if text is not None else _hashed_text(raw)).encode()).hexdigest()
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -120,6 +129,18 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
 def _whole(value: Any, maximum: int = MAX_ID) -> bool:
     """A JSON whole number from 1 to ``maximum`` (true and 1.0 are not whole numbers here)."""
     return type(value) is int and 1 <= value <= maximum
+
+
+def _may_hold_unstorable(raw: dict, text: str) -> bool:
+    """False when ``raw`` surely holds no text _unstorable_fields would name, judged from its hashed text:
+    json.dumps (ASCII) writes every NUL and every surrogate, and every other character beyond ASCII, as a
+    \\u escape, so a text with no escape at all holds neither. The id and seq are not hashed, so they are
+    looked at themselves (any object or list in them means the full walk), and so does a field beyond the
+    known ones. Most pushes are plain ASCII, and this spares each of their mutations that walk."""
+    if "\\u" in text or not raw.keys() <= MUTATION_FIELDS:
+        return True
+    return any(isinstance(value, (dict, list)) or (isinstance(value, str) and unstorable(value))
+               for value in (raw.get("id"), raw.get("seq")))
 
 
 def _unstorable_fields(raw: dict) -> list[str]:
@@ -247,11 +268,13 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
     if not isinstance(raw, dict):
         errors.add("mutation", "Must be an object.")
         return None, errors
-    for name in _unstorable_fields(raw):
-        errors.add(name, UNSTORABLE_TEXT)
-    if errors:  # nothing of it can be stored, not even a receipt naming its fields
-        return None, errors
-    for name in sorted(set(raw) - {"id", "seq", "type", "occurred_at", "base_version", "data"}):
+    text = _hashed_text(raw)
+    if _may_hold_unstorable(raw, text):
+        for name in _unstorable_fields(raw):
+            errors.add(name, UNSTORABLE_TEXT)
+        if errors:  # nothing of it can be stored, not even a receipt naming its fields
+            return None, errors
+    for name in sorted(set(raw) - MUTATION_FIELDS):
         errors.add(name, "Unknown field.")
     mutation_id = parse_uuid(raw.get("id"))
     if mutation_id is None:
@@ -284,7 +307,7 @@ def parse_mutation(raw: Any) -> tuple[Mutation | None, Errors]:
         _check_elector_new(errors, data)
     if errors:
         return None, errors
-    return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw), raw), errors
+    return Mutation(mutation_id, seq, kind, occurred_at, data, base_version, content_hash(raw, text), raw), errors
 
 
 MAX_APP_VERSION = 32
