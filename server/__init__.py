@@ -7,6 +7,7 @@ import os
 from typing import Any, Mapping
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from server.config import Config
 
@@ -66,7 +67,9 @@ def freeze_startup_heap() -> None:
     garbage collector's reach, for a long-running process that has just built its app. Each full collection
     otherwise walks them all again, about 80 ms on a 2-core machine, stalling whichever request or job set it
     off; they live as long as the process, so walking them never frees anything. (gc.freeze came to CPython
-    from Instagram's web servers, for this and for sharing memory across forks.)"""
+    from Instagram's web servers, for this and for sharing memory across forks.) Start-up's garbage is
+    collected first, so none of it is kept for the life of the process."""
+    gc.collect()
     gc.freeze()
 
 
@@ -80,7 +83,14 @@ def _configure_postgresql(app: Flask) -> None:
         return
     engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = dict(engine_options.get("connect_args") or {})
-    connect_args["options"] = f"{connect_args.get('options', '')} -c random_page_cost={cost}".strip()
+    # Options given already are kept: an explicit ``options`` replaces those of the URL (?options=...) and
+    # libpq's PGOPTIONS, so they are carried over, and a random_page_cost among them wins.
+    given = (connect_args.get("options") or make_url(app.config["SQLALCHEMY_DATABASE_URI"]).query.get("options")
+             or os.environ.get("PGOPTIONS") or "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    if "random_page_cost" not in given:
+        given = f"{given} -c random_page_cost={cost}".strip()
+    connect_args["options"] = given
     engine_options["connect_args"] = connect_args
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
 

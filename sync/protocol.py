@@ -103,13 +103,17 @@ def content_hash(raw: dict, text: str | None = None) -> str:
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp with a zone, from 1900 to 2999 UTC; naive times are refused, since a phone's
-    zone is unknown."""
+    """An ISO 8601 timestamp with a zone, from 1900 to 2999 UTC, as the same instant in UTC (what the database
+    keeps; an offset with seconds, +05:30:15, would otherwise lose them on the way to PostgreSQL as JSON);
+    naive times are refused, since a phone's zone is unknown."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if parsed.tzinfo is None or not EARLIEST <= parsed.astimezone(timezone.utc) < LATEST:
+        if parsed.tzinfo is None:
+            return None
+        parsed = parsed.astimezone(timezone.utc)
+        if not EARLIEST <= parsed < LATEST:
             return None
     except (ValueError, OverflowError):  # 0001-01-01T00:00+01:00 is a valid string but no UTC time
         return None

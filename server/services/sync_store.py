@@ -28,8 +28,9 @@ from sqlalchemy import (
     literal,
     literal_column,
     or_,
-    type_coerce,
     select,
+    text,
+    type_coerce,
     update,
 )
 from sqlalchemy.exc import DataError
@@ -557,7 +558,11 @@ class SqlStore(PullSide, Store):
         ``meanings``. The same events as _contact_events."""
         t = ContactRecord.__table__
         meanings = self.meanings
-        # PostgreSQL returns timestamptz values zone-aware already (the same instants UTCDateTime would give).
+        # PostgreSQL returns timestamptz values zone-aware already, in the session's zone: made UTC for this
+        # transaction, so they are UTCDateTime's values exactly (and orjson, which drops an offset's seconds,
+        # such as Amsterdam's +00:19:32 before 1937, writes the folded states' times right).
+        if self.dialect == "postgresql":
+            self.session.execute(text("SET LOCAL TimeZone = 'UTC'"))
         when = (lambda c: type_coerce(c, DateTime(timezone=True))) if self.dialect == "postgresql" else (lambda c: c)
         rows = self.session.execute(select(
             t.c.id, t.c.elector_id, type_coerce(t.c.kind, String), when(t.c.occurred_at),

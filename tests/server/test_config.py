@@ -74,3 +74,25 @@ def test_a_random_page_cost_that_is_not_a_number_stops_start_up(monkeypatch):
     monkeypatch.setenv("DATABASE_RANDOM_PAGE_COST", "fast; DROP TABLE elector")
     with pytest.raises(ConfigError, match="DATABASE_RANDOM_PAGE_COST"):
         Config()
+
+
+def test_connection_options_an_operator_gives_in_the_url_are_kept_beside_the_planner_setting(app):
+    """A DATABASE_URL carrying its own libpq options (a statement timeout, say) keeps them; a random_page_cost
+    among them wins over Groundwork's."""
+    from sqlalchemy import text
+
+    from server.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return
+        url = db.engine.url
+    for options, timeout, cost in (("-c statement_timeout=4321", "4321ms", "1.1"),
+                                   ("-c statement_timeout=4321 -c random_page_cost=2", "4321ms", "2")):
+        own = create_app({"SQLALCHEMY_DATABASE_URI": url.update_query_dict({"options": options})
+                          .render_as_string(hide_password=False), "SECRET_KEY": "x" * 32})
+        with own.app_context():
+            assert db.session.scalar(text("SHOW statement_timeout")) == timeout
+            assert db.session.scalar(text("SHOW random_page_cost")) == cost
+            db.session.remove()
+            db.engine.dispose()

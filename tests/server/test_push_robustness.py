@@ -182,3 +182,15 @@ def test_rows_written_as_one_document_keep_every_value_exactly():
                "at": None, "n": 2**63 - 1}
     assert json.loads(_json_document([row, row])) == [written, written]
     assert json.loads(_json_document([row, {**row, "n": 2**70}])) == [written, {**written, "n": 2**70}]
+
+
+def test_a_phone_zone_with_seconds_in_its_offset_is_stored_at_the_exact_instant(client, world):
+    """ISO 8601 allows an offset with seconds (+05:30:15); the record's time is that instant exactly, on both
+    databases, whatever the route to the database."""
+    phone = HttpPhone(client, Role.CANVASSER)
+    mutation = _contact(phone, world, world.home.electors[0])
+    mutation["occurred_at"] = "2026-11-30T07:30:20+05:30:15"
+    response = phone.push([mutation])
+    assert response.get_json()["results"][0]["status"] == "applied", response.get_data(as_text=True)
+    record = db.session.scalar(select(ContactRecord))
+    assert record.device_occurred_at == datetime(2026, 11, 30, 2, 0, 5, tzinfo=timezone.utc)

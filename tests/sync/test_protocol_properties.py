@@ -10,7 +10,14 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sync.protocol import UNSTORABLE_TEXT, _hashed_text, _may_hold_unstorable, _unstorable_fields, parse_mutation
+from sync.protocol import (
+    UNSTORABLE_TEXT,
+    _hashed_text,
+    _may_hold_unstorable,
+    _unstorable_fields,
+    content_hash,
+    parse_mutation,
+)
 
 # Mostly plain ASCII, as phones send, with now and then a NUL, a surrogate or any other character.
 CHARACTERS = st.one_of(st.characters(min_codepoint=32, max_codepoint=126),
@@ -22,6 +29,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | TEXT,
                     max_leaves=12)
 FIELDS = ("id", "seq", "type", "occurred_at", "base_version", "data")
 MUTATION = st.dictionaries(st.one_of(st.sampled_from(FIELDS), TEXT), JSON, max_size=8)
+PINNED = "49fa46d8365874cb77016c8f6a5dc08c1abb6e98ba9109219153e1a99848d235"
 
 
 @settings(max_examples=600, deadline=None)
@@ -41,3 +49,16 @@ def test_every_field_with_unstorable_text_is_named_in_the_refusal(raw):
     if named:
         assert mutation is None
         assert {name for name, messages in errors.fields.items() if UNSTORABLE_TEXT in messages} == set(named)
+
+
+def test_a_mutations_content_hash_never_changes():
+    """Receipts keep the hash of what was sent, and a resend is told from a reused id by comparing hashes: the
+    digest of a given mutation must stay the same across releases, or every resend in the field turns into an
+    id_reused. This digest was computed by the hash as it first shipped (sync/protocol.py at 73e811d)."""
+    raw = {"id": "5b0d5a52-9d3e-4c35-9a53-3f1f5e0c2a11", "seq": 7, "type": "contact",
+           "occurred_at": "2026-11-21T10:15:00+00:00", "base_version": None,
+           "data": {"campaign_id": 1, "elector_id": 42, "channel": "door", "outcome": "SPOKE", "intention": "LAB",
+                    "notes": "Caf\u00e9 \u2603", "survey_answers": {"b": ["X", "Y"], "a": 3, "c": True}}}
+    assert content_hash(raw) == PINNED
+    assert content_hash({**raw, "id": "another", "seq": 8}) == PINNED  # the id and seq are not hashed
+    assert parse_mutation(raw)[0].content_hash == PINNED
