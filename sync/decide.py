@@ -65,11 +65,12 @@ class Decider:
         elector_ids = {m.data["elector_id"] for m in mutations if "elector_id" in m.data}
         if not elector_ids:
             return set()
-        scoped = {e.id for e in self.store.electors(elector_ids).values() if ctx.covers(e.constituency_id)}
+        scoped = {e.id: e.property_id for e in self.store.electors(elector_ids).values()
+                  if ctx.covers(e.constituency_id)}
         if ctx.lists_only and scoped:
-            scoped &= self.store.writable_electors(ctx.user_id, scoped, ctx.lists_as_of or now,
-                                                   self.limits.assignment_grace)
-        return scoped
+            return self.store.writable_electors(ctx.user_id, scoped, ctx.lists_as_of or now,
+                                                self.limits.assignment_grace)
+        return set(scoped)
 
     def read(self, ctx: DeviceContext, mutations: list[Mutation], now: datetime, writable: set[int]) -> BatchView:
         """Everything the decisions need, read in a few queries for the whole batch (after the locks)."""

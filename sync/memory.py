@@ -153,12 +153,12 @@ class MemoryStore(Store):
     def _lists(self, user_id, at, grace):
         return [a for a in self.world.assignments.values() if user_id in a.user_ids and a.starts_at <= at < a.ends_at + grace]
 
-    def writable_electors(self, user_id, elector_ids, at, grace):
+    def writable_electors(self, user_id, homes, at, grace):
         found = set()
         for a in self._lists(user_id, at, grace):
             found |= set(a.elector_ids) | {e["id"] for e in self.world.electors.values()
                                            if e["property_id"] in a.property_ids}
-        return found & set(elector_ids)
+        return found & set(homes)
 
     def writable_properties(self, user_id, property_ids, at, grace):
         found = set()
@@ -170,7 +170,7 @@ class MemoryStore(Store):
         return {i: self.world.campaigns[i][0] for i in ids if i in self.world.campaigns}
 
     def electors(self, ids):
-        return {i: ElectorInfo(i, e["constituency_id"], e["version"], e["phone"])
+        return {i: ElectorInfo(i, e["constituency_id"], e["version"], e["phone"], e["property_id"])
                 for i in ids if (e := self.world.electors.get(i)) is not None}
 
     def property_constituencies(self, ids):

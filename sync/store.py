@@ -105,6 +105,7 @@ class ElectorInfo:
     constituency_id: int
     version: int
     phone: str | None = None
+    property_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,10 +264,11 @@ class Store(ABC):
         """Replace receipts still ``held`` by these (an admin accepted them); return those replaced."""
 
     @abstractmethod
-    def writable_electors(self, user_id: int, elector_ids: set[int], at: datetime,
+    def writable_electors(self, user_id: int, homes: dict[int, int | None], at: datetime,
                           grace: timedelta) -> set[int]:
-        """Those of ``elector_ids`` on the user's lists at ``at``: listed, or living at a listed property,
-        on an assignment that has started and ended less than ``grace`` ago."""
+        """Those of the electors ``homes`` names (elector id: property id, as ``electors`` read them) on the
+        user's lists at ``at``: listed, or living at a listed property, on an assignment that has started and
+        ended less than ``grace`` ago."""
 
     @abstractmethod
     def writable_properties(self, user_id: int, property_ids: set[int], at: datetime,

@@ -310,15 +310,13 @@ class SqlStore(PullSide, Store):
         return (select(Assignment.id).join(AssignmentUser, AssignmentUser.assignment_id == Assignment.id)
                 .where(AssignmentUser.user_id == user_id, Assignment.starts_at <= at, Assignment.ends_at > at - grace))
 
-    def writable_electors(self, user_id, elector_ids, at, grace):
-        # Two reads, each through an index from the batch's own ids (the electors' homes, then the list items
-        # naming an elector or a home), so the cost follows the batch, not the size of the user's lists. A join
-        # of electors to list items was planned, once psycopg had prepared it, as a walk through every item of
-        # the lists with each batch id compared in turn: 30 to 57 ms a push with a list of 15,000 electors.
-        homes = dict(self.session.execute(select(Elector.id, Elector.property_id)
-                                          .where(self._in(Elector.id, elector_ids))).all())
+    def writable_electors(self, user_id, homes, at, grace):
+        # One read, through the indexes, of the list items naming one of the batch's electors or their homes
+        # (read by ``electors`` already), so the cost follows the batch, not the size of the user's lists. A
+        # join of electors to list items was planned, once psycopg had prepared it, as a walk through every item
+        # of the lists with each batch id compared in turn: 30 to 57 ms a push with a list of 15,000 electors.
         properties = {p for p in homes.values() if p is not None}
-        named = [self._in(AssignmentItem.elector_id, elector_ids)]
+        named = [self._in(AssignmentItem.elector_id, set(homes))]
         if properties:
             named.append(self._in(AssignmentItem.property_id, properties))
         listed, listed_homes = set(), set()
@@ -372,9 +370,9 @@ class SqlStore(PullSide, Store):
     def electors(self, ids):
         if not ids:
             return {}
-        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone)
-                                    .where(self._in(Elector.id, ids)))
-        return {r.id: ElectorInfo(r.id, r.constituency_id, r.version, r.phone) for r in rows}
+        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone,
+                                           Elector.property_id).where(self._in(Elector.id, ids)))
+        return {r.id: ElectorInfo(*r) for r in rows}
 
     def property_constituencies(self, ids):
         if not ids:
@@ -523,10 +521,11 @@ class SqlStore(PullSide, Store):
         if self.dialect != "postgresql" or not elector_ids:
             return super().locked_history(elector_ids, events)
         # The lock and the rows in one statement (FOR NO KEY UPDATE, in id order, as lock_electors).
-        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone)
+        rows = self.session.execute(select(Elector.id, Elector.constituency_id, Elector.version, Elector.phone,
+                                           Elector.property_id)
                                     .where(self._in(Elector.id, elector_ids)).order_by(Elector.id)
                                     .with_for_update(key_share=True))
-        electors = {r.id: ElectorInfo(r.id, r.constituency_id, r.version, r.phone) for r in rows}
+        electors = {r.id: ElectorInfo(*r) for r in rows}
         if not events:
             return electors, None, None
         return electors, self.events(elector_ids), self.chain_links(elector_ids)
