@@ -132,7 +132,12 @@ def decode_register(data: bytes) -> tuple[str, str]:
     probe.feed(data)
     codec, name = probe.finish()
     errors = "surrogatepass" if codec in ("utf-16", "utf-32") else "strict"
-    return data.decode(codec, errors), name
+    try:
+        return data.decode(codec, errors), name
+    except UnicodeDecodeError as exc:  # a UTF-16 or UTF-32 file cut off in the middle of a character
+        raise ValidationFailed(f"The file cannot be read as {name} text: it breaks off in the middle of a "
+                               f"character (byte {exc.start:,}). Save or export it again.",
+                               details={"encoding": [name], "truncated": [True]}) from None
 
 
 # ---------------------------------------------------------------------------------------------------

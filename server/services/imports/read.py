@@ -118,7 +118,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         text, encoding = decode_register(data)
     except ValidationFailed as exc:
         encoding = (exc.details or {}).get("encoding", ["?"])[0]
-        if encoding.startswith("utf-16"):
+        if encoding.startswith("utf-16") and not (exc.details or {}).get("truncated"):
             raise refuse("encoding", "The file is UTF-16 text without a byte-order mark, so it cannot be read "
                                      "reliably: open it and save it as \"CSV UTF-8\", then import that.",
                          encoding=encoding) from None
