@@ -272,7 +272,9 @@ def test_two_schedulers_started_at_once_and_one_killed_still_run_each_tick_once(
         assert len(survivor_ticks) >= 4
         # No tick ran twice (the unique key would refuse it, so count claims per tick from both processes).
         assert len({r.tick for r in ticks}) == len(ticks)
-        assert all(r.status == "ok" for r in ticks if r.tick < took_over)
+        # The leader's runs all finished, but for its last, which the kill may have caught under way.
+        led = sorted((r for r in ticks if r.tick < took_over), key=lambda r: r.tick)
+        assert all(r.status == "ok" for r in led[:-1]) and led[-1].status in ("ok", "running")
         fences = {r.owner: r.fence for r in ticks}
         assert len(fences) == 2 and max(fences.values()) == min(fences.values()) + 1
         # The writing job: each tick once, and a row for every run logged done (and at most one more, for a
